@@ -1,0 +1,43 @@
+# leadkit — `make help` lists the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv lint format test demo bench docs clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv and install leadkit with its dev tools
+
+lint: $(STAMP)  ## ruff (lint + format check) and mypy on leadkit/
+	$(BIN)/ruff check leadkit tests bench
+	$(BIN)/ruff format --check leadkit tests bench
+	$(BIN)/mypy leadkit
+
+format: $(STAMP)  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix leadkit tests bench
+	$(BIN)/ruff format leadkit tests bench
+
+test: lint  ## lint, then the whole test suite
+	$(BIN)/python -m pytest -q
+
+demo: $(STAMP)  ## run the main job against the built-in sandbox APIs
+	$(BIN)/leadkit demo
+
+bench: $(STAMP)  ## run the benchmarks in bench/ (slow; not part of the tests)
+	$(BIN)/python bench/extract.py
+
+docs: $(STAMP)  ## check that the docs cover every command and setting
+	$(BIN)/python -m pytest -q tests/test_docs.py
+
+clean:  ## remove the virtual environment, caches and demo data
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache data/*.duckdb data/*.duckdb.wal data/demo

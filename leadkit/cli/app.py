@@ -1,0 +1,235 @@
+"""``leadkit`` commands. Exit codes (also in ``docs/extract.md``):
+
+====  ===========================================================
+0     success
+1     one or more sources failed (the others were loaded)
+2     bad configuration or usage
+4     the warehouse could not be opened or written
+75    another ``leadkit extract`` is writing this warehouse
+130   interrupted (Ctrl-C / SIGTERM) after committing pages in flight
+====  ===========================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from leadkit.config import LeadkitConfig, load_config
+from leadkit.engine.extract import (
+    EXIT_CONFIG,
+    EXIT_LOCKED,
+    EXIT_WAREHOUSE,
+    run_extract,
+)
+from leadkit.errors import ConfigError, LeadkitError, RunLockedError, WarehouseError
+from leadkit.logs import configure_logging
+from leadkit.redact import Redactor
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="leadkit",
+    help="Pull leads from lead APIs into DuckDB, query them, and push them on.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LogFormat(StrEnum):
+    """Log output format."""
+
+    text = "text"
+    json = "json"
+
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="leadkit.toml to use (default: $LEADKIT_CONFIG, else ./leadkit.toml).",
+        show_default=False,
+    ),
+]
+
+
+def handle_errors(fn: F) -> F:
+    """Turn leadkit errors into a clear message and the documented exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            raise typer.Exit(EXIT_CONFIG) from None
+        except RunLockedError as exc:
+            err.print(f"[yellow]locked:[/yellow] {exc}", highlight=False)
+            raise typer.Exit(EXIT_LOCKED) from None
+        except WarehouseError as exc:
+            err.print(f"[red]warehouse error:[/red] {exc}", highlight=False)
+            raise typer.Exit(EXIT_WAREHOUSE) from None
+        except LeadkitError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(EXIT_CONFIG) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _load(config: Path | None) -> LeadkitConfig:
+    return load_config(config)
+
+
+@app.command()
+@handle_errors
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the file.")] = Path("leadkit.toml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented example leadkit.toml."""
+    if path.exists() and not force:
+        err.print(f"{path} already exists; use --force to overwrite it.")
+        raise typer.Exit(EXIT_CONFIG)
+    text = importlib.resources.files("leadkit.cli").joinpath("leadkit.example.toml").read_text()
+    path.write_text(text, encoding="utf-8")
+    out.print(f"Wrote {path}. Edit base_url, export KPRO_API_KEY, then run `leadkit extract`.")
+
+
+@app.command()
+@handle_errors
+def extract(
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", "-s", help="Only this source (repeatable). Default: all enabled."),
+    ] = None,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh", help="Ignore stored cursors and re-read everything (upserts)."
+        ),
+    ] = False,
+    config: ConfigOpt = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress display; errors only.")
+    ] = False,
+    log_format: Annotated[
+        LogFormat, typer.Option("--log-format", help="text for people, json for schedulers.")
+    ] = LogFormat.text,
+) -> None:
+    """Extract leads from every configured source into the warehouse (incremental)."""
+    cfg = _load(config)
+    code = _extract(cfg, source, full_refresh, quiet, log_format)
+    raise typer.Exit(code)
+
+
+def _extract(
+    cfg: LeadkitConfig,
+    sources: list[str] | None,
+    full_refresh: bool,
+    quiet: bool,
+    log_format: LogFormat,
+) -> int:
+    import logging
+
+    from leadkit.cli.render import RichProgress, print_summary
+
+    redactor = Redactor(cfg.secrets())
+    level = logging.WARNING if quiet else logging.INFO
+    configure_logging(redactor=redactor, fmt=log_format.value, level=level)
+    show = not quiet and log_format is LogFormat.text and err.is_terminal
+    progress = RichProgress(err) if show else None
+    try:
+        result = run_extract(cfg, sources=sources, full_refresh=full_refresh, progress=progress)
+    finally:
+        if progress is not None:
+            progress.stop()
+    if log_format is LogFormat.json:
+        import orjson
+
+        for s in result.sources:
+            line = {
+                "event": "source_finished",
+                "run_id": result.run_id,
+                "source": s.name,
+                "status": s.status,
+                "pages": s.pages,
+                "records": s.records,
+                "inserted": s.inserted,
+                "updated": s.updated,
+                "unchanged": s.unchanged,
+                "rejects": s.rejects,
+                "seconds": round(s.seconds, 3),
+                "error": s.error,
+            }
+            sys.stdout.write(orjson.dumps(line).decode() + "\n")
+    elif not quiet:
+        print_summary(out, result)
+    else:
+        for s in result.sources:
+            if s.status != "success":
+                err.print(f"{s.name}: {s.status}: {s.error or ''}", highlight=False)
+    return result.exit_code
+
+
+@app.command()
+@handle_errors
+def runs(
+    limit: Annotated[int, typer.Option(help="How many rows.")] = 20,
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
+    """Show extract run history from the warehouse's _runs table."""
+    from leadkit.cli.render import frame_table
+    from leadkit.storage.warehouse import Warehouse
+
+    cfg = _load(config)
+    frame = Warehouse(cfg.warehouse.path, busy_timeout_s=cfg.warehouse.busy_timeout_s).runs(limit)
+    if as_json:
+        sys.stdout.write(frame.write_ndjson())
+    elif frame.height == 0:
+        out.print("No runs yet. Run `leadkit extract`.")
+    else:
+        out.print(frame_table(frame, title="Extract runs (newest first)"))
+
+
+@app.command()
+@handle_errors
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = any free port).")] = 8700,
+    leads: Annotated[int, typer.Option(help="Number of synthetic leads.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed of the dataset.")] = 0,
+    latency_ms: Annotated[float, typer.Option(help="Added latency per request.")] = 0.0,
+    fault_rate: Annotated[float, typer.Option(help="Share of requests that fail (0..1).")] = 0.0,
+) -> None:
+    """Serve the KPro sandbox API on 127.0.0.1 until Ctrl-C."""
+    from leadkit.cli.demo import serve_sandbox
+
+    serve_sandbox(port=port, leads=leads, seed=seed, latency_ms=latency_ms, fault_rate=fault_rate)
+
+
+@app.command()
+@handle_errors
+def demo(
+    leads: Annotated[int, typer.Option(help="Leads per sandbox account.")] = 5000,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where the demo writes its config and warehouse.")
+    ] = Path("data/demo"),
+) -> None:
+    """Start the sandbox, extract from it with progress, and summarise what landed."""
+    from leadkit.cli.demo import run_demo
+
+    raise typer.Exit(run_demo(directory=directory, leads=leads, console=out))

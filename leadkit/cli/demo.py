@@ -1,0 +1,125 @@
+"""``leadkit demo`` and ``leadkit sandbox``: leadkit end to end with no keys and no internet.
+
+The demo starts two KPro sandbox accounts (different datasets and keys) on 127.0.0.1,
+writes ``<dir>/leadkit.toml`` pointing at them, runs the extract with progress, and prints
+what landed. The sandbox keys are public demo values, not secrets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from leadkit.cli.render import frame_table, print_summary
+from leadkit.config import load_config
+from leadkit.engine.extract import run_extract
+from leadkit.logs import configure_logging
+from leadkit.redact import Redactor
+from leadkit.sandbox import SandboxThread
+from leadkit.storage.warehouse import Warehouse
+
+__all__ = ["run_demo", "serve_sandbox"]
+
+_DEMO_CONFIG = """\
+# Written by `leadkit demo`: two KPro accounts served by the local sandbox.
+# The api_key defaults below are the sandbox's public demo keys, not secrets.
+[warehouse]
+path = "leadkit.duckdb"
+
+[sources.kpro_london]
+kind = "kpro"
+base_url = "{url_a}"
+api_key = "${{LEADKIT_DEMO_KPRO_LONDON_KEY:-{key_a}}}"
+page_size = 500
+concurrency = 8
+
+[sources.kpro_north]
+kind = "kpro"
+base_url = "{url_b}"
+api_key = "${{LEADKIT_DEMO_KPRO_NORTH_KEY:-{key_b}}}"
+page_size = 500
+concurrency = 8
+"""
+
+
+def run_demo(*, directory: Path, leads: int, console: Console) -> int:
+    """Run the demo; return the extract's exit code."""
+    from leadkit.cli.render import RichProgress
+    from leadkit.systems.kpro.simulator import KProSandbox, KProSandboxConfig
+
+    directory.mkdir(parents=True, exist_ok=True)
+    cfg_a = KProSandboxConfig(leads=leads, seed=1)
+    cfg_b = KProSandboxConfig(leads=max(1, leads // 2), seed=2)
+    console.print(
+        "[bold]leadkit demo[/bold]: starting two KPro sandbox accounts "
+        f"({cfg_a.leads:,} and {cfg_b.leads:,} leads)…"
+    )
+    with contextlib.ExitStack() as stack:
+        a = stack.enter_context(SandboxThread(lambda: KProSandbox(cfg_a)))
+        b = stack.enter_context(SandboxThread(lambda: KProSandbox(cfg_b)))
+        path = directory / "leadkit.toml"
+        path.write_text(
+            _DEMO_CONFIG.format(
+                url_a=a.base_url,
+                key_a=a.server.api_key,
+                url_b=b.base_url,
+                key_b=b.server.api_key,
+            ),
+            encoding="utf-8",
+        )
+        console.print(f"Config: {path}   sandbox: {a.base_url}, {b.base_url}")
+        config = load_config(path)
+        configure_logging(redactor=Redactor(config.secrets()))
+        progress = RichProgress(Console(stderr=True)) if console.is_terminal else None
+        try:
+            result = run_extract(config, progress=progress)
+        finally:
+            if progress is not None:
+                progress.stop()
+    print_summary(console, result)
+    wh = Warehouse(config.warehouse.path)
+    console.print(
+        frame_table(
+            wh.sql(
+                "SELECT source, count(*) AS leads, "
+                "count(*) FILTER (WHERE status = 'passed') AS passed, "
+                "min(created_at)::DATE AS first, max(created_at)::DATE AS last "
+                "FROM leads GROUP BY source ORDER BY source"
+            ),
+            title=f"What landed in {config.warehouse.path}",
+        )
+    )
+    console.print(
+        f"\nNext: [bold]leadkit runs --config {path}[/bold]  ·  the warehouse is "
+        f"{config.warehouse.path} (open it with DuckDB or leadkit.connect())"
+    )
+    return result.exit_code
+
+
+def serve_sandbox(
+    *, port: int, leads: int, seed: int, latency_ms: float, fault_rate: float
+) -> None:
+    """Serve one KPro sandbox until Ctrl-C, printing its URL and demo key."""
+    from leadkit.systems.kpro.simulator import KProSandbox, KProSandboxConfig
+
+    cfg = KProSandboxConfig(
+        leads=leads,
+        seed=seed,
+        latency_s=latency_ms / 1000,
+        fault_rate=fault_rate,
+        port=port,
+    )
+    console = Console()
+    with SandboxThread(lambda: KProSandbox(cfg)) as sb:
+        console.print(f"KPro sandbox: {sb.base_url}/api/bulk/open/leads")
+        console.print(f"API key (demo): {sb.server.api_key}")
+        console.print(
+            f'Try: curl "{sb.base_url}/api/bulk/open/leads?api_key={sb.server.api_key}&size=2"'
+        )
+        console.print("Ctrl-C to stop.")
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)

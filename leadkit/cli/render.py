@@ -1,0 +1,106 @@
+"""Terminal rendering: the extract progress display, run summaries, frames as tables."""
+
+from __future__ import annotations
+
+import polars as pl
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.progress import Progress as RichBar
+from rich.table import Table
+
+from leadkit.engine.extract import ExtractResult, Progress, SourceResult
+
+__all__ = ["RichProgress", "frame_table", "print_summary"]
+
+
+class RichProgress(Progress):
+    """One progress line per source: bar, leads done / expected, pages, leads/s."""
+
+    def __init__(self, console: Console) -> None:
+        self.bar = RichBar(
+            TextColumn("[bold]{task.description:<16}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("leads · {task.fields[pages]} pages · {task.fields[rate]:>8} leads/s"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.bar.start()
+
+    def start(self, source: str) -> None:
+        self.tasks[source] = self.bar.add_task(source, total=None, pages=0, rate="-")
+
+    def total(self, source: str, total: int) -> None:
+        self.bar.update(self.tasks[source], total=total)
+
+    def advance(self, source: str, result: SourceResult) -> None:
+        task = self.bar.tasks[self.tasks[source]]
+        elapsed = task.elapsed or 0.0
+        rate = f"{result.records / elapsed:,.0f}" if elapsed > 0 else "-"
+        total = task.total
+        if total is not None and result.records > total:
+            total = result.records
+        self.bar.update(
+            self.tasks[source],
+            completed=result.records,
+            total=total,
+            pages=result.pages,
+            rate=rate,
+        )
+
+    def finish(self, source: str, result: SourceResult) -> None:
+        if source in self.tasks:
+            label = source if result.status == "success" else f"{source} ({result.status})"
+            self.bar.update(self.tasks[source], description=label)
+
+    def stop(self) -> None:
+        """Stop redrawing."""
+        self.bar.stop()
+
+
+def print_summary(console: Console, result: ExtractResult) -> None:
+    """A table of what each source did, then the errors in full."""
+    table = Table(title=f"Run {result.run_id}", title_justify="left")
+    for col in ("source", "status", "pages", "received", "new", "updated", "unchanged"):
+        table.add_column(col, justify="right" if col not in ("source", "status") else "left")
+    table.add_column("rejects", justify="right")
+    table.add_column("leads/s", justify="right")
+    for s in result.sources:
+        colour = {"success": "green", "failed": "red"}.get(s.status, "yellow")
+        table.add_row(
+            s.name,
+            f"[{colour}]{s.status}[/{colour}]",
+            f"{s.pages:,}",
+            f"{s.records:,}",
+            f"{s.inserted:,}",
+            f"{s.updated:,}",
+            f"{s.unchanged:,}",
+            f"{s.rejects:,}",
+            f"{s.leads_per_s:,.0f}",
+        )
+    console.print(table)
+    for s in result.sources:
+        if s.error:
+            console.print(f"[red]{s.name}:[/red] {s.error}", highlight=False)
+
+
+def frame_table(frame: pl.DataFrame, *, title: str | None = None, max_width: int = 40) -> Table:
+    """Render a polars frame as a rich table (long cells are cut)."""
+    table = Table(title=title, title_justify="left")
+    for name, dtype in frame.schema.items():
+        table.add_column(name, justify="right" if dtype.is_numeric() else "left", overflow="fold")
+    for row in frame.iter_rows():
+        cells = []
+        for value in row:
+            text = "" if value is None else str(value)
+            cells.append(text if len(text) <= max_width else text[: max_width - 1] + "…")
+        table.add_row(*cells)
+    return table

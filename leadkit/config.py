@@ -1,0 +1,357 @@
+"""``leadkit.toml``: reading, ``${ENV}`` substitution and validation.
+
+The file is found from ``--config``, else ``$LEADKIT_CONFIG``, else ``./leadkit.toml``.
+Relative paths inside it (the warehouse path) are relative to the file's own directory.
+
+Shape::
+
+    [warehouse]
+    path = "data/leadkit.duckdb"
+
+    [sources.kpro_main]          # the name is yours; any number of sources
+    kind = "kpro"                # picks the system from leadkit.systems
+    base_url = "https://..."
+    api_key = "${KPRO_API_KEY}"  # secrets come from the environment
+
+Each ``kind`` has its own settings model (``leadkit.systems.<kind>``); keys not in it are
+errors, so a typo does not silently fall back to a default. Every problem in the file is
+reported at once, with the file, the dotted key, the offending value (never a secret) and
+what is allowed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from leadkit.errors import ConfigError, ConfigProblem, short_repr
+from leadkit.redact import is_secret_name
+
+__all__ = [
+    "DEFAULT_CONFIG_NAME",
+    "DestinationSettings",
+    "LeadkitConfig",
+    "ServeSettings",
+    "SourceSettings",
+    "WarehouseSettings",
+    "find_config_path",
+    "load_config",
+    "parse_config",
+]
+
+log = logging.getLogger("leadkit.config")
+
+DEFAULT_CONFIG_NAME = "leadkit.toml"
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,62}$")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WarehouseSettings(_Strict):
+    """``[warehouse]``: where the DuckDB file lives and how processes share it."""
+
+    path: Path = Field(default=Path("data/leadkit.duckdb"), description="DuckDB file")
+    busy_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="how long a reader or writer waits for another process to release the file",
+    )
+    hold_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="longest time an extract holds the file before letting readers in",
+    )
+    on_locked: Literal["exit", "wait"] = Field(
+        default="exit",
+        description="what a second `leadkit extract` does while another one runs",
+    )
+    lock_wait_s: float = Field(
+        default=3600.0, gt=0, description="with on_locked = 'wait': give up after this long"
+    )
+
+
+class SourceSettings(_Strict):
+    """Settings every source has; each system's model extends this."""
+
+    kind: str
+    enabled: bool = True
+    page_size: int = Field(default=100, ge=1)
+    concurrency: int = Field(default=8, ge=1, le=64, description="requests in flight")
+    timeout_s: float = Field(default=30.0, gt=0, le=600, description="per request")
+    max_retries: int = Field(default=5, ge=0, le=20, description="retries of one request")
+
+
+class DestinationSettings(BaseModel):
+    """``[destinations.NAME]``: where ``leadkit push`` sends leads (settings per kind)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    kind: Literal["dialler", "realgeeks", "kpro", "ovipro"]
+
+
+class ServeSettings(_Strict):
+    """``[serve]``: the read-only HTTP query server."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+    api_key: SecretStr | None = None
+
+
+class LeadkitConfig(BaseModel):
+    """The whole validated configuration.
+
+    Attributes:
+        path: the file it came from, or ``None``.
+        warehouse: warehouse settings (paths already resolved against the file's directory).
+        sources: source name → the system's settings model.
+        destinations: destination name → settings.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    path: Path | None = None
+    warehouse: WarehouseSettings = WarehouseSettings()
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    destinations: dict[str, DestinationSettings] = Field(default_factory=dict)
+    serve: ServeSettings = ServeSettings()
+
+    def secrets(self) -> list[str]:
+        """Every secret value in this configuration (for the redactor)."""
+        out: list[str] = []
+        models: list[BaseModel] = [*self.sources.values(), *self.destinations.values()]
+        models.append(self.serve)
+        for model in models:
+            values = dict(model)
+            if model.model_extra:
+                values.update(model.model_extra)
+            for name, value in values.items():
+                if isinstance(value, SecretStr):
+                    out.append(value.get_secret_value())
+                elif isinstance(value, str) and is_secret_name(name):
+                    out.append(value)
+        return [s for s in out if s]
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file to use: ``explicit``, else ``$LEADKIT_CONFIG``, else ``leadkit.toml``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("LEADKIT_CONFIG")
+    if env:
+        return Path(env)
+    return Path(DEFAULT_CONFIG_NAME)
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+) -> LeadkitConfig:
+    """Read, substitute and validate a ``leadkit.toml``.
+
+    Args:
+        path: the file; default from :func:`find_config_path`.
+        env: environment for ``${VAR}`` substitution (default ``os.environ``).
+
+    Raises:
+        ConfigError: the file is missing, is not TOML, or has invalid settings.
+    """
+    cfg_path = find_config_path(path)
+    shown = str(cfg_path)
+    if not cfg_path.exists():
+        raise ConfigError(
+            shown,
+            [ConfigProblem("(file)", "file not found")],
+            hint="Create one with `leadkit init`, or pass --config / set LEADKIT_CONFIG.",
+        )
+    try:
+        text = cfg_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(shown, [ConfigProblem("(file)", f"cannot read: {exc}")]) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            shown,
+            [ConfigProblem("(file)", f"not valid TOML: {exc}")],
+            hint="See `leadkit init` for a commented example.",
+        ) from exc
+    return parse_config(data, path=cfg_path, env=env)
+
+
+def parse_config(
+    data: Mapping[str, Any],
+    *,
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> LeadkitConfig:
+    """Validate an already-parsed configuration mapping (the contents of ``leadkit.toml``).
+
+    Example:
+        >>> cfg = parse_config({"sources": {"main": {"kind": "kpro",
+        ...     "base_url": "http://127.0.0.1:1", "api_key": "${K}"}}}, env={"K": "secret"})
+        >>> cfg.sources["main"].kind
+        'kpro'
+    """
+    from leadkit.systems import get_system, known_kinds
+
+    environ = os.environ if env is None else env
+    problems: list[ConfigProblem] = []
+    shown = str(path) if path else None
+    base_dir = path.parent if path else Path.cwd()
+
+    allowed_top = {"warehouse", "sources", "destinations", "serve"}
+    for key in data:
+        if key not in allowed_top:
+            problems.append(
+                ConfigProblem(key, f"unknown section; allowed: {', '.join(sorted(allowed_top))}")
+            )
+
+    subst = _substitute(data, environ, problems, prefix="")
+    assert isinstance(subst, dict)
+
+    warehouse = _validate(WarehouseSettings, subst.get("warehouse", {}), "warehouse", problems)
+    if warehouse is not None and not warehouse.path.is_absolute():
+        warehouse = warehouse.model_copy(update={"path": base_dir / warehouse.path})
+    serve = _validate(ServeSettings, subst.get("serve", {}), "serve", problems)
+
+    sources: dict[str, SourceSettings] = {}
+    raw_sources = subst.get("sources", {})
+    if not isinstance(raw_sources, dict):
+        problems.append(ConfigProblem("sources", "must be a table of named sources"))
+        raw_sources = {}
+    for name, body in raw_sources.items():
+        key = f"sources.{name}"
+        if not _NAME.match(name):
+            problems.append(
+                ConfigProblem(
+                    key, "source names start with a letter and use letters, digits, _ and -"
+                )
+            )
+            continue
+        if not isinstance(body, dict):
+            problems.append(ConfigProblem(key, "must be a table with at least `kind`"))
+            continue
+        kind = body.get("kind")
+        if not isinstance(kind, str):
+            problems.append(
+                ConfigProblem(
+                    f"{key}.kind", f"missing; allowed: {', '.join(known_kinds('source'))}"
+                )
+            )
+            continue
+        try:
+            system = get_system(kind, role="source")
+        except LookupError as exc:
+            problems.append(ConfigProblem(f"{key}.kind", str(exc), short_repr(kind)))
+            continue
+        model = _validate(system.settings, body, key, problems)
+        if model is not None:
+            _warn_plain_secrets(data.get("sources", {}).get(name, {}), key)
+            sources[name] = model
+
+    destinations: dict[str, DestinationSettings] = {}
+    raw_dest = subst.get("destinations", {})
+    if isinstance(raw_dest, dict):
+        for name, body in raw_dest.items():
+            dest = _validate(DestinationSettings, body, f"destinations.{name}", problems)
+            if dest is not None:
+                destinations[name] = dest
+    else:
+        problems.append(ConfigProblem("destinations", "must be a table of named destinations"))
+
+    if problems:
+        raise ConfigError(shown, problems, hint="See `leadkit init` for a commented example.")
+    assert warehouse is not None
+    assert serve is not None
+    return LeadkitConfig(
+        path=path,
+        warehouse=warehouse,
+        sources=sources,
+        destinations=destinations,
+        serve=serve,
+    )
+
+
+def _substitute(
+    value: Any, env: Mapping[str, str], problems: list[ConfigProblem], prefix: str
+) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string, recording missing variables."""
+    if isinstance(value, dict):
+        return {
+            k: _substitute(v, env, problems, f"{prefix}.{k}" if prefix else k)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_substitute(v, env, problems, f"{prefix}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+
+        def repl(m: re.Match[str]) -> str:
+            var, default = m.group(1), m.group(2)
+            if var in env:
+                return env[var]
+            if default is not None:
+                return default
+            problems.append(
+                ConfigProblem(
+                    prefix,
+                    f"environment variable {var} is not set; export it or remove the reference",
+                )
+            )
+            return ""
+
+        return _ENV_REF.sub(repl, value)
+    return value
+
+
+def _validate(
+    model: type[BaseModel], body: Any, key: str, problems: list[ConfigProblem]
+) -> Any | None:
+    """Validate ``body`` against ``model``; translate errors into problems without secrets."""
+    if not isinstance(body, dict):
+        problems.append(ConfigProblem(key, "must be a table"))
+        return None
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = ".".join(str(p) for p in err["loc"])
+            full = f"{key}.{loc}" if loc else key
+            msg = _describe(err, model)
+            value: str | None = None
+            leaf = str(err["loc"][-1]) if err["loc"] else ""
+            if err["type"] not in {"missing", "extra_forbidden"} and not is_secret_name(leaf):
+                value = short_repr(err.get("input"))
+            problems.append(ConfigProblem(full, msg, value))
+        return None
+
+
+def _describe(err: Any, model: type[BaseModel]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = ", ".join(sorted(model.model_fields))
+        return f"unknown setting; allowed: {allowed}"
+    if kind == "missing":
+        return "required setting is missing"
+    return str(err["msg"])
+
+
+def _warn_plain_secrets(raw: Any, key: str) -> None:
+    if not isinstance(raw, dict):
+        return
+    for name, value in raw.items():
+        if is_secret_name(name) and isinstance(value, str) and value and "${" not in value:
+            log.warning(
+                '%s.%s holds a literal secret; prefer "${ENV_VAR}" so the file can be shared',
+                key,
+                name,
+            )

@@ -1,0 +1,504 @@
+"""The extract engine: every selected source concurrently, pages committed one by one.
+
+Flow of one run::
+
+    source A ─ pages (any order) ─┐
+    source B ─ pages (any order) ─┼─► bounded queue ─► PageWriter (one thread, one DuckDB
+    source C ─ pages (any order) ─┘                     connection): per page BEGIN; upsert;
+                                                        rejects; cursor; _runs; COMMIT
+
+* Sources run as tasks on one event loop, each with its own aiohttp session.
+* The queue is bounded, so a slow warehouse slows fetching down instead of piling pages up
+  in memory.
+* A page is upserted in its own transaction together with the source's cursor and run
+  counters. The cursor only advances over the contiguous prefix of committed pages, so a
+  run killed at any instant resumes from a point whose pages are all stored.
+* The writer holds the DuckDB file while it has work and yields it to waiting readers
+  after ``hold_s`` (readers leave a marker; see :mod:`leadkit.storage.warehouse`).
+* SIGTERM/SIGINT set ``stop``: no new requests start, pages already fetched are committed,
+  sources end as ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+import duckdb
+
+from leadkit.config import LeadkitConfig
+from leadkit.engine.http import make_session
+from leadkit.engine.lock import RunLock
+from leadkit.errors import LeadkitError, SourceError, WarehouseError
+from leadkit.redact import Redactor
+from leadkit.storage.warehouse import (
+    UpsertCounts,
+    Warehouse,
+    _migrate,
+    record_rejects,
+    upsert_frame,
+)
+from leadkit.systems import get_system
+from leadkit.systems.base import Page, RunContext, Source, TableSpec
+
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_LOCKED",
+    "EXIT_OK",
+    "EXIT_WAREHOUSE",
+    "ExtractResult",
+    "Progress",
+    "SourceResult",
+    "extract",
+    "run_extract",
+]
+
+log = logging.getLogger("leadkit.extract")
+
+#: Exit codes of ``leadkit extract`` (documented in docs/extract.md for cron users).
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_WAREHOUSE = 4
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another run is writing; try again later
+EXIT_INTERRUPTED = 130
+
+Status = Literal["running", "success", "failed", "interrupted"]
+T = TypeVar("T")
+
+
+@dataclass
+class SourceResult:
+    """What one source did in one run."""
+
+    name: str
+    system: str
+    mode: str
+    status: Status = "running"
+    pages: int = 0
+    records: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejects: int = 0
+    requests: int = 0
+    retries: int = 0
+    cursor_before: str | None = None
+    cursor_after: str | None = None
+    error: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    seconds: float = 0.0
+    # contiguous-commit tracking
+    _done: set[int] = field(default_factory=set, repr=False)
+    _next: int = field(default=0, repr=False)
+    _cursors: dict[int, str | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def leads_per_s(self) -> float:
+        """Leads received per second of wall time."""
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class ExtractResult:
+    """The outcome of one ``leadkit extract``."""
+
+    run_id: str
+    sources: list[SourceResult]
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 all succeeded, 130 interrupted, 1 any source failed."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if any(s.status != "success" for s in self.sources):
+            return EXIT_FAILED
+        return EXIT_OK
+
+    @property
+    def ok(self) -> bool:
+        """Whether every source succeeded."""
+        return self.exit_code == EXIT_OK
+
+
+class Progress:
+    """Receives progress events; the CLI subclasses it with a rich display."""
+
+    def start(self, source: str) -> None:
+        """A source started."""
+
+    def total(self, source: str, total: int) -> None:
+        """A source learned how many records to expect."""
+
+    def advance(self, source: str, result: SourceResult) -> None:
+        """A page of ``source`` was committed (``result`` holds the running counters)."""
+
+    def finish(self, source: str, result: SourceResult) -> None:
+        """A source ended."""
+
+
+class PageWriter:
+    """Commits pages to the warehouse from one dedicated thread.
+
+    Holds the DuckDB file while pages keep coming; releases it when idle, or after
+    ``hold_s`` when a reader is waiting, then lets the reader in before reopening.
+    """
+
+    def __init__(self, warehouse: Warehouse, *, hold_s: float, run_id: str) -> None:
+        self.warehouse = warehouse
+        self.hold_s = hold_s
+        self.run_id = run_id
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._opened = 0.0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadkit-writer")
+        self.opens = 0
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the writer thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, fn, *args)
+
+    def _conn(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = self.warehouse._open(read_only=False)
+            _migrate(self._con)
+            self._opened = time.monotonic()
+            self.opens += 1
+        return self._con
+
+    def release(self) -> None:
+        """Close the connection (the file becomes available to readers)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def yield_to_readers(self, idle: bool) -> None:
+        """Release the file if a reader waits and we have held it long enough (or are idle)."""
+        if self._con is None:
+            return
+        held = time.monotonic() - self._opened
+        if (idle or held >= self.hold_s) and self.warehouse.readers_waiting():
+            self.release()
+            # Give waiting readers a moment to get in before we ask for the file again.
+            deadline = time.monotonic() + min(0.5, self.hold_s)
+            while self.warehouse.readers_waiting() and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement in its own transaction."""
+        con = self._conn()
+        con.execute(sql, list(params))
+
+    def commit_page(
+        self, spec: TableSpec, page: Page, result: SourceResult, system: str
+    ) -> UpsertCounts:
+        """Upsert one page, its rejects, the cursor and run counters in one transaction."""
+        con = self._conn()
+        # Work out the cursor this commit makes valid (applied to ``result`` after COMMIT).
+        done = result._done | {page.seq}
+        nxt = result._next
+        cursor = result.cursor_after
+        cursors = {**result._cursors, page.seq: page.cursor}
+        while nxt in done:
+            if cursors.get(nxt):
+                cursor = cursors[nxt]
+            nxt += 1
+        con.execute("BEGIN TRANSACTION")
+        try:
+            counts = UpsertCounts()
+            if page.frame is not None and page.frame.height:
+                counts = upsert_frame(con, spec, page.frame)
+            record_rejects(
+                con,
+                page.rejects,
+                source=result.name,
+                system=system,
+                table=spec.name,
+                run_id=self.run_id,
+            )
+            if cursor != result.cursor_after:
+                con.execute(
+                    "INSERT INTO _state VALUES (?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE "
+                    "SET system = EXCLUDED.system, cursor = EXCLUDED.cursor, "
+                    "run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at",
+                    [result.name, system, cursor, self.run_id, datetime.now(UTC)],
+                )
+            con.execute(
+                "UPDATE _runs SET pages = pages + 1, records = records + ?, "
+                "leads_inserted = leads_inserted + ?, leads_updated = leads_updated + ?, "
+                "leads_unchanged = leads_unchanged + ?, rejects = rejects + ?, cursor_after = ? "
+                "WHERE run_id = ? AND source = ?",
+                [
+                    page.received,
+                    counts.inserted,
+                    counts.updated,
+                    counts.unchanged,
+                    len(page.rejects),
+                    cursor,
+                    self.run_id,
+                    result.name,
+                ],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        # Committed: apply to the in-memory result.
+        result._done = {s for s in done if s >= nxt}
+        result._cursors = {s: c for s, c in cursors.items() if s >= nxt}
+        result._next = nxt
+        result.cursor_after = cursor
+        result.pages += 1
+        result.records += page.received
+        result.inserted += counts.inserted
+        result.updated += counts.updated
+        result.unchanged += counts.unchanged
+        result.rejects += len(page.rejects)
+        return counts
+
+    def close(self) -> None:
+        """Release the file and stop the thread."""
+        self.release()
+        self._pool.shutdown(wait=True)
+
+
+def _build_sources(config: LeadkitConfig, names: Sequence[str] | None) -> list[Source]:
+    selected = list(names) if names else [n for n, s in config.sources.items() if s.enabled]
+    unknown = [n for n in selected if n not in config.sources]
+    if unknown:
+        known = ", ".join(sorted(config.sources)) or "(none configured)"
+        raise LeadkitError(f"unknown source {unknown[0]!r}; configured sources: {known}")
+    out: list[Source] = []
+    for name in selected:
+        settings = config.sources[name]
+        system = get_system(settings.kind)
+        if system.source is None:
+            raise LeadkitError(f"{name}: kind {settings.kind!r} cannot be extracted from")
+        out.append(system.source(name, settings))
+    return out
+
+
+async def extract(
+    config: LeadkitConfig,
+    *,
+    sources: Sequence[str] | None = None,
+    full_refresh: bool = False,
+    progress: Progress | None = None,
+    stop: asyncio.Event | None = None,
+    redactor: Redactor | None = None,
+) -> ExtractResult:
+    """Run one extract of the selected sources (all enabled ones by default).
+
+    The caller must hold the run lock (see :func:`run_extract`). Never raises for a failing
+    source: each source's outcome is in the result.
+    """
+    progress = progress or Progress()
+    stop = stop or asyncio.Event()
+    redactor = redactor or Redactor(config.secrets())
+    selected = _build_sources(config, sources)
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+    extracted_at = datetime.now(UTC)
+    started = time.monotonic()
+    warehouse = Warehouse(config.warehouse.path, busy_timeout_s=config.warehouse.busy_timeout_s)
+    writer = PageWriter(warehouse, hold_s=config.warehouse.hold_s, run_id=run_id)
+    mode = "full" if full_refresh else "incremental"
+    results = {s.name: SourceResult(s.name, s.system, mode) for s in selected}
+    try:
+        cursors = await writer.call(_start_run, writer, run_id, selected, mode, full_refresh)
+        for name, cursor in cursors.items():
+            results[name].cursor_before = cursor
+            results[name].cursor_after = cursor
+        max_conc = max((s.settings.concurrency for s in selected), default=1)
+        queue: asyncio.Queue[tuple[Source, Page] | None] = asyncio.Queue(maxsize=2 * max_conc)
+
+        async def produce(source: Source) -> None:
+            res = results[source.name]
+            progress.start(source.name)
+            s = source.settings
+            async with make_session(s.concurrency, s.timeout_s) as session:
+                ctx = RunContext(
+                    run_id=run_id,
+                    source=source.name,
+                    session=session,
+                    cursor=None if full_refresh else res.cursor_before,
+                    redactor=redactor,
+                    stop=stop,
+                    extracted_at=extracted_at,
+                    log=logging.getLogger(f"leadkit.source.{source.name}"),
+                    on_total=lambda n: progress.total(source.name, n),
+                )
+                try:
+                    async for page in source.pages(ctx):
+                        await queue.put((source, page))
+                    res.status = "interrupted" if stop.is_set() else "success"
+                    res.requests, res.retries = ctx.stats["requests"], ctx.stats["retries"]
+                except SourceError as exc:
+                    res.requests, res.retries = ctx.stats["requests"], ctx.stats["retries"]
+                    res.status = "failed"
+                    res.error = redactor.scrub(str(exc))
+                except LeadkitError as exc:
+                    res.status = "failed"
+                    res.error = redactor.scrub(f"{source.name}: {exc}")
+                except Exception as exc:  # a bug in a source must not sink the others
+                    res.status = "failed"
+                    res.error = redactor.scrub(f"{source.name}: {type(exc).__name__}: {exc}")
+                    log.exception("%s: unexpected error", source.name)
+
+        async def consume() -> None:
+            specs = {s.name: {t.name: t for t in type(s).tables} for s in selected}
+            while True:
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout=0.05)
+                except TimeoutError:
+                    await writer.call(writer.yield_to_readers, True)
+                    continue
+                if item is None:
+                    return
+                source, page = item
+                res = results[source.name]
+                await writer.call(
+                    writer.commit_page, specs[source.name][page.table], page, res, source.system
+                )
+                progress.advance(source.name, res)
+                await writer.call(writer.yield_to_readers, False)
+
+        consumer = asyncio.create_task(consume())
+        producers = [asyncio.create_task(produce(s)) for s in selected]
+        try:
+            all_produced = asyncio.ensure_future(asyncio.gather(*producers))
+            racing: set[asyncio.Future[Any]] = {consumer, all_produced}
+            await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+            if consumer.done():
+                consumer.result()  # the writer failed: raise its error
+                raise WarehouseError("the warehouse writer stopped unexpectedly")
+            await all_produced
+            await queue.put(None)
+            await consumer
+            for res in results.values():
+                if res.status == "failed":
+                    log.error("%s", res.error)
+        except BaseException:
+            for t in [*producers, consumer]:
+                t.cancel()
+            raise
+        for res in results.values():
+            res.seconds = time.monotonic() - res.started
+        await writer.call(_finish_run, writer, run_id, list(results.values()))
+        for res in results.values():
+            progress.finish(res.name, res)
+    finally:
+        await asyncio.get_running_loop().run_in_executor(None, writer.close)
+    return ExtractResult(run_id, list(results.values()), stop.is_set(), time.monotonic() - started)
+
+
+def _start_run(
+    writer: PageWriter, run_id: str, sources: list[Source], mode: str, full_refresh: bool
+) -> dict[str, str | None]:
+    """Mark abandoned runs, insert this run's rows, read the stored cursors."""
+    con = writer._conn()
+    now = datetime.now(UTC)
+    con.execute("BEGIN TRANSACTION")
+    con.execute(
+        "UPDATE _runs SET status = 'killed', ended_at = coalesce(ended_at, ?), "
+        "error = coalesce(error, 'the process stopped without finishing this run') "
+        "WHERE status = 'running'",
+        [now],
+    )
+    cursors: dict[str, str | None] = {}
+    for s in sources:
+        row = con.execute("SELECT cursor FROM _state WHERE source = ?", [s.name]).fetchone()
+        cursor = row[0] if row else None
+        cursors[s.name] = cursor
+        con.execute(
+            "INSERT INTO _runs (run_id, source, system, mode, status, started_at, "
+            "cursor_before, cursor_after, pid) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+            [run_id, s.name, s.system, mode, now, cursor, cursor, os.getpid()],
+        )
+    con.execute("COMMIT")
+    return cursors
+
+
+def _finish_run(writer: PageWriter, run_id: str, results: list[SourceResult]) -> None:
+    con = writer._conn()
+    now = datetime.now(UTC)
+    con.execute("BEGIN TRANSACTION")
+    for r in results:
+        con.execute(
+            "UPDATE _runs SET status = ?, ended_at = ?, error = ?, requests = ?, retries = ? "
+            "WHERE run_id = ? AND source = ?",
+            [r.status, now, r.error, r.requests, r.retries, run_id, r.name],
+        )
+    con.execute("COMMIT")
+
+
+def run_extract(
+    config: LeadkitConfig,
+    *,
+    sources: Sequence[str] | None = None,
+    full_refresh: bool = False,
+    progress: Progress | None = None,
+    handle_signals: bool = True,
+) -> ExtractResult:
+    """Synchronous entry point: take the run lock, install signal handlers, run, release.
+
+    Raises:
+        RunLockedError: another extract holds the lock (after ``lock_wait_s`` in wait mode).
+        WarehouseError: the warehouse cannot be opened or written.
+    """
+    wait = config.warehouse.lock_wait_s if config.warehouse.on_locked == "wait" else 0.0
+    with RunLock(config.warehouse.path, wait_s=wait):
+
+        async def main() -> ExtractResult:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            installed: list[signal.Signals] = []
+            if handle_signals:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+
+                    def on_signal(sig: signal.Signals = sig) -> None:
+                        if stop.is_set():
+                            log.warning("second %s: stopping now", sig.name)
+                            for task in asyncio.all_tasks(loop):
+                                task.cancel()
+                            return
+                        log.warning(
+                            "%s received: finishing the pages in flight, then stopping "
+                            "(send it again to stop at once)",
+                            sig.name,
+                        )
+                        stop.set()
+
+                    try:
+                        loop.add_signal_handler(sig, on_signal)
+                        installed.append(sig)
+                    except (NotImplementedError, RuntimeError):
+                        pass
+            try:
+                return await extract(
+                    config,
+                    sources=sources,
+                    full_refresh=full_refresh,
+                    progress=progress,
+                    stop=stop,
+                )
+            finally:
+                for sig in installed:
+                    loop.remove_signal_handler(sig)
+
+        try:
+            return asyncio.run(main())
+        except duckdb.Error as exc:
+            raise WarehouseError(f"warehouse {config.warehouse.path}: {exc}") from exc

@@ -1,0 +1,354 @@
+"""The DuckDB warehouse: opening it safely from several processes, migrations, upserts.
+
+DuckDB lets one process at a time hold a database file for writing, and a writer excludes
+readers in other processes. leadkit therefore never holds the file longer than it must:
+
+* **Readers** (``leadkit.connect()``, the CLI, the dashboard, ``leadkit serve``) open the file
+  read-only for one query at a time and close it straight away. If a writer holds it, they
+  retry with short jittered sleeps for up to ``busy_timeout_s``.
+* **The writer** (``leadkit extract``) holds the file only while it has pages to commit, and
+  at most ``hold_s`` at a stretch; then it closes the file and pauses briefly so waiting
+  readers get their turn (see :class:`leadkit.engine.extract.PageWriter`).
+
+So analysts and notebooks can read while a scheduled extract writes: a query waits at most
+about ``hold_s`` and never fails because an extract is running.
+
+duckdb errors are translated into :mod:`leadkit.errors` here, at this one boundary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from leadkit.errors import WarehouseBusyError, WarehouseError
+from leadkit.storage.migrations import leads_view_sql, pending
+from leadkit.storage.types import quote_ident
+from leadkit.systems.base import Reject, TableSpec
+
+__all__ = ["DEFAULT_PATH", "UpsertCounts", "Warehouse", "record_rejects", "upsert_frame"]
+
+DEFAULT_PATH = Path("data/leadkit.duckdb")
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+def _is_lock_conflict(exc: BaseException) -> bool:
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _is_config_conflict(exc: BaseException) -> bool:
+    return "different configuration" in str(exc)
+
+
+class Warehouse:
+    """A handle on one warehouse file. Cheap to create; holds no connection between calls.
+
+    Args:
+        path: the DuckDB file (default ``data/leadkit.duckdb``).
+        busy_timeout_s: how long to wait for another process to release the file.
+
+    Example:
+        >>> import tempfile, os
+        >>> wh = Warehouse(os.path.join(tempfile.mkdtemp(), "w.duckdb"))
+        >>> wh.migrate() >= 2
+        True
+        >>> wh.sql("SELECT count(*) AS n FROM kpro_leads")["n"][0]
+        0
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH, *, busy_timeout_s: float = 60):
+        self.path = Path(path)
+        self.busy_timeout_s = busy_timeout_s
+
+    def __repr__(self) -> str:
+        return f"Warehouse({str(self.path)!r})"
+
+    # -- connections ---------------------------------------------------------------------
+
+    @property
+    def waiting_dir(self) -> Path:
+        """Where readers waiting for the writer leave a marker file (one per waiting reader)."""
+        return Path(str(self.path) + ".waiting")
+
+    def readers_waiting(self) -> bool:
+        """Whether a reader in another process is waiting for the file right now."""
+        try:
+            return any(self.waiting_dir.iterdir())
+        except OSError:
+            return False
+
+    def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.busy_timeout_s
+        delay = 0.005
+        marker: Path | None = None
+        try:
+            while True:
+                try:
+                    return duckdb.connect(str(self.path), read_only=read_only)
+                except duckdb.ConnectionException as exc:
+                    # This process already has the file open in the other mode: share it.
+                    if _is_config_conflict(exc):
+                        return duckdb.connect(str(self.path), read_only=not read_only)
+                    raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
+                except duckdb.IOException as exc:
+                    if not _is_lock_conflict(exc):
+                        raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
+                    if time.monotonic() >= deadline:
+                        m = _LOCK_PID.search(str(exc))
+                        who = f"process {m.group(1)}" if m else "another process"
+                        raise WarehouseBusyError(
+                            f"warehouse {self.path} is busy: {who} has held it for more than "
+                            f"{self.busy_timeout_s:g}s. If no leadkit extract is running, look "
+                            "for a stuck process; otherwise raise [warehouse] busy_timeout_s."
+                        ) from exc
+                except duckdb.Error as exc:
+                    raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
+                if read_only and marker is None:
+                    marker = self._leave_marker()
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.05)
+        finally:
+            if marker is not None:
+                marker.unlink(missing_ok=True)
+
+    def _leave_marker(self) -> Path | None:
+        try:
+            self.waiting_dir.mkdir(exist_ok=True)
+            marker = self.waiting_dir / f"{os.getpid()}-{threading.get_ident()}-{random.random()}"
+            marker.touch()
+            return marker
+        except OSError:
+            return None
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived read-only connection (waits while a writer holds the file).
+
+        Raises:
+            WarehouseError: the file does not exist (with the command that creates it).
+            WarehouseBusyError: another process held the file past ``busy_timeout_s``.
+        """
+        if not self.path.exists():
+            raise WarehouseError(
+                f"no warehouse at {self.path}: run `leadkit extract` (or `leadkit demo` to try "
+                "it against the sandbox) to create and fill it"
+            )
+        self._ensure_current()
+        con = self._open(read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection with the schema migrated (creates the file if needed)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self._open(read_only=False)
+        try:
+            _migrate(con)
+            yield con
+        finally:
+            con.close()
+
+    def migrate(self) -> int:
+        """Create or upgrade the schema; return the schema version."""
+        with self.writing() as con:
+            row = con.execute("SELECT max(version) FROM _migrations").fetchone()
+            return int(row[0]) if row and row[0] is not None else 0
+
+    def _ensure_current(self) -> None:
+        """Upgrade an existing file whose schema is behind (a brief write open)."""
+        try:
+            con = self._open(read_only=True)
+        except WarehouseError:
+            return
+        try:
+            applied = _applied(con)
+        finally:
+            con.close()
+        if pending(applied):
+            self.migrate()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """Run read-only SQL and return a polars DataFrame.
+
+        Example:
+            >>> wh.sql("SELECT 1 AS one")  # doctest: +SKIP
+        """
+        with self.reading() as con:
+            try:
+                frame: pl.DataFrame = con.sql(query, params=list(params or [])).pl()
+                return frame
+            except duckdb.Error as exc:
+                raise WarehouseError(f"SQL failed: {exc}") from exc
+
+    def tables(self) -> list[str]:
+        """Names of the tables and views in the warehouse."""
+        frame = self.sql(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'main' ORDER BY table_name"
+        )
+        return [str(n) for n in frame["table_name"].to_list()]
+
+    def runs(self, limit: int = 20) -> pl.DataFrame:
+        """The most recent rows of ``_runs``, newest first."""
+        return self.sql(
+            "SELECT run_id, source, system, mode, status, started_at, ended_at, "
+            "round(epoch(ended_at) - epoch(started_at), 2) AS seconds, pages, records, "
+            "leads_inserted, leads_updated, leads_unchanged, rejects, retries, error "
+            "FROM _runs ORDER BY started_at DESC, source LIMIT ?",
+            [limit],
+        )
+
+
+def _applied(con: duckdb.DuckDBPyConnection) -> set[int]:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = '_migrations'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return set()
+    return {int(r[0]) for r in con.execute("SELECT version FROM _migrations").fetchall()}
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations ("
+        "version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ)"
+    )
+    todo = pending(_applied(con))
+    if not todo:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for migration in todo:
+            migration.apply(con)
+            con.execute(
+                "INSERT INTO _migrations VALUES (?, ?, ?)",
+                [migration.version, migration.description, datetime.now(UTC)],
+            )
+        tables = {
+            str(r[0])
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+            ).fetchall()
+        }
+        con.execute(leads_view_sql(tables))
+        con.execute("COMMIT")
+    except Exception as exc:
+        con.execute("ROLLBACK")
+        raise WarehouseError(f"schema migration failed: {exc}") from exc
+
+
+class UpsertCounts:
+    """Rows inserted, updated (changed ``_raw``) and unchanged by one upsert."""
+
+    __slots__ = ("inserted", "unchanged", "updated")
+
+    def __init__(self, inserted: int = 0, updated: int = 0, unchanged: int = 0) -> None:
+        self.inserted = inserted
+        self.updated = updated
+        self.unchanged = unchanged
+
+    def __repr__(self) -> str:
+        return (
+            f"UpsertCounts(inserted={self.inserted}, updated={self.updated}, "
+            f"unchanged={self.unchanged})"
+        )
+
+
+def upsert_frame(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, frame: pl.DataFrame
+) -> UpsertCounts:
+    """Upsert ``frame`` into ``spec.name`` by its key; rows whose ``_raw`` is unchanged are
+    left alone (so their ``_run_id``/``_extracted_at`` keep pointing at the run that last
+    changed them). Call inside a transaction."""
+    if frame.height == 0:
+        return UpsertCounts()
+    table = quote_ident(spec.name)
+    keys = [quote_ident(k) for k in spec.key]
+    con.register("_page", frame)
+    try:
+        on = " AND ".join(f"t.{k} = p.{k}" for k in keys)
+        row = con.execute(
+            f"SELECT count(*) FILTER (WHERE t.{keys[0]} IS NULL), "
+            f"count(*) FILTER (WHERE t.{keys[0]} IS NOT NULL AND t._raw IS DISTINCT FROM p._raw) "
+            f"FROM _page p LEFT JOIN {table} t ON {on}"
+        ).fetchone()
+        assert row is not None
+        inserted, updated = int(row[0]), int(row[1])
+        cols = [quote_ident(c) for c in frame.columns]
+        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c not in keys)
+        con.execute(
+            f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _page "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets} "
+            f"WHERE {table}._raw IS DISTINCT FROM EXCLUDED._raw"
+        )
+    finally:
+        con.unregister("_page")
+    return UpsertCounts(inserted, updated, frame.height - inserted - updated)
+
+
+def record_rejects(
+    con: duckdb.DuckDBPyConnection,
+    rejects: Sequence[Reject],
+    *,
+    source: str,
+    system: str,
+    table: str,
+    run_id: str,
+) -> None:
+    """Insert rejects into ``_rejects``; a reject seen before (same source and raw text) is
+    counted again rather than duplicated. Call inside a transaction."""
+    if not rejects:
+        return
+    now = datetime.now(UTC)
+    rows = {}
+    for r in rejects:
+        fp = hashlib.sha256(f"{r.reason}\x00{r.raw}".encode()).hexdigest()[:32]
+        rows[fp] = r
+    frame = pl.DataFrame(
+        {
+            "source": [source] * len(rows),
+            "fingerprint": list(rows),
+            "system": [system] * len(rows),
+            "table_name": [table] * len(rows),
+            "record_id": [r.record_id for r in rows.values()],
+            "reason": [r.reason for r in rows.values()],
+            "context": [r.context for r in rows.values()],
+            "raw": [r.raw for r in rows.values()],
+            "first_run_id": [run_id] * len(rows),
+            "last_run_id": [run_id] * len(rows),
+            "first_seen_at": [now] * len(rows),
+            "last_seen_at": [now] * len(rows),
+            "times_seen": [1] * len(rows),
+        },
+        schema_overrides={
+            "first_seen_at": pl.Datetime("us", "UTC"),
+            "last_seen_at": pl.Datetime("us", "UTC"),
+        },
+    )
+    con.register("_rej", frame)
+    try:
+        con.execute(
+            "INSERT INTO _rejects SELECT * FROM _rej ON CONFLICT (source, fingerprint) DO UPDATE "
+            "SET last_run_id = EXCLUDED.last_run_id, last_seen_at = EXCLUDED.last_seen_at, "
+            "times_seen = _rejects.times_seen + 1, context = EXCLUDED.context"
+        )
+    finally:
+        con.unregister("_rej")

@@ -1,0 +1,456 @@
+"""KPro lead records: the wire schema, the warehouse schema, and page parsing.
+
+Written from the spec (``specs/kpro.md`` §3.3), independently of the sandbox.
+
+Parsing is vectorised: a page's records are read by polars with an explicit schema
+(:data:`WIRE_SCHEMA`), checked column-wise (required fields present, timestamps and dates
+well-formed), and cast to the warehouse shape (:data:`TABLE_SCHEMA`: snake_case columns,
+STRUCTs with snake_case fields, ``TIMESTAMPTZ`` in UTC). Only when the fast path fails
+(a value of the wrong JSON type) are the page's records checked one by one with the pydantic
+model :class:`KProLead`, so each bad record goes to ``_rejects`` with its own reason and the
+rest of the page still loads.
+
+Quirks handled (spec §7): Q6 — a local authority may be a string or an object: the name
+lands in ``home_local_authority`` and the object, if any, in ``home_local_authority_details``;
+Q7 — ``listing.Development`` is accepted as ``listing.development``; Q15 — codes and names
+are open enums (stored, never rejected); Q16 — timestamps are parsed as ISO 8601 with any
+offset and stored in UTC.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+import polars as pl
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import Field as PydField
+
+from leadkit.naming import snake_case
+from leadkit.systems.base import Reject
+
+__all__ = [
+    "REQUIRED",
+    "TABLE_SCHEMA",
+    "WIRE_SCHEMA",
+    "KProLead",
+    "ParsedPage",
+    "parse_page",
+    "parse_records",
+]
+
+_ID_NAME = pl.Struct({"id": pl.Int64, "name": pl.String})
+_DEVELOPMENT = pl.Struct(
+    {
+        "id": pl.Int64,
+        "externalRef": pl.String,
+        "name": pl.String,
+        "building": pl.String,
+        "street": pl.String,
+        "postcode": pl.String,
+        "town": pl.String,
+    }
+)
+_LOCAL_AUTHORITY = pl.Struct(
+    {
+        "id": pl.Int64,
+        "name": pl.String,
+        "slug": pl.String,
+        "longName": pl.String,
+        "mapitId": pl.Int64,
+    }
+)
+
+#: The lead object as it arrives (spec §3.3), in documented order.
+_WIRE: dict[str, Any] = {
+    "id": pl.Int64,
+    "externalRef": pl.String,
+    "housingProvider": pl.Struct({"id": pl.Int64, "name": pl.String, "slug": pl.String}),
+    "listing": pl.Struct(
+        {
+            "id": pl.Int64,
+            "externalRef": pl.String,
+            "name": pl.String,
+            "availabilityStatus": pl.String,
+            "schemeGroup": pl.String,
+            "schemes": pl.List(pl.String),
+            "development": _DEVELOPMENT,
+        }
+    ),
+    "development": _DEVELOPMENT,
+    "property": pl.Struct(
+        {
+            "id": pl.Int64,
+            "externalRef": pl.String,
+            "propertyNumber": pl.String,
+            "name": pl.String,
+            "newBuild": pl.Boolean,
+            "bedrooms": pl.Int64,
+            "bathrooms": pl.Int64,
+        }
+    ),
+    "site": pl.Struct({"id": pl.Int64, "code": pl.String, "name": pl.String}),
+    "source": _ID_NAME,
+    "eligibilityStatus": pl.String,
+    "customerId": pl.Int64,
+    "email": pl.String,
+    "title": pl.String,
+    "firstName": pl.String,
+    "lastName": pl.String,
+    "fullName": pl.String,
+    "phone": pl.String,
+    "dateOfBirth": pl.String,
+    "livingCircumstance": _ID_NAME,
+    "homeAddress": pl.String,
+    "homePostcode": pl.String,
+    "homeLocalAuthority": pl.String,
+    "workingCircumstance": _ID_NAME,
+    "workAddress": pl.String,
+    "workPostcode": pl.String,
+    "workLocalAuthority": pl.String,
+    "occupation": pl.String,
+    "employerName": pl.String,
+    "annualHouseholdIncome": pl.Float64,
+    "deposit": pl.Float64,
+    "dependants": pl.Int64,
+    "eligibleCitizen": pl.Boolean,
+    "firstTimeBuyer": pl.Boolean,
+    "homeOwnershipStatus": pl.Int64,
+    "armedForcesMember": pl.Boolean,
+    "hasDisability": pl.Boolean,
+    "keyworker": pl.Boolean,
+    "housingWaitingList": pl.Boolean,
+    "buyingInterestPeriod": _ID_NAME,
+    "additionalInfo": pl.String,
+    "hearAboutUs": pl.String,
+    "enquiryType": pl.String,
+    "updatedAt": pl.String,
+    "createdAt": pl.String,
+}
+WIRE_SCHEMA = pl.Schema(_WIRE)
+
+#: Fields the spec marks not nullable; a record without one is rejected.
+REQUIRED = (
+    "id",
+    "housingProvider",
+    "site",
+    "eligibilityStatus",
+    "customerId",
+    "email",
+    "updatedAt",
+    "createdAt",
+)
+
+_TIMESTAMPS = ("updatedAt", "createdAt")
+_LOCAL_AUTHORITIES = ("homeLocalAuthority", "workLocalAuthority")
+_UTC = pl.Datetime("us", "UTC")
+
+
+def _snake_dtype(dtype: Any) -> Any:
+    if isinstance(dtype, pl.Struct):
+        return pl.Struct({snake_case(f.name): _snake_dtype(f.dtype) for f in dtype.fields})
+    if isinstance(dtype, pl.List):
+        return pl.List(_snake_dtype(dtype.inner))
+    return dtype
+
+
+def _table_schema() -> pl.Schema:
+    cols: dict[str, pl.DataType] = {}
+    for name, dtype in WIRE_SCHEMA.items():
+        col = snake_case(name)
+        if name in _TIMESTAMPS:
+            cols[col] = _UTC
+        elif name == "dateOfBirth":
+            cols[col] = pl.Date()
+        else:
+            cols[col] = _snake_dtype(dtype)
+        if name in _LOCAL_AUTHORITIES:
+            cols[f"{col}_details"] = _snake_dtype(_LOCAL_AUTHORITY)
+    cols.update(
+        {
+            "_source": pl.String(),
+            "_run_id": pl.String(),
+            "_extracted_at": _UTC,
+            "_raw": pl.String(),
+        }
+    )
+    return pl.Schema(cols)
+
+
+#: The ``kpro_leads`` table: snake_case, STRUCTs kept, timestamps UTC, lineage columns.
+TABLE_SCHEMA = _table_schema()
+
+
+class _Obj(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class _IdName(_Obj):
+    id: int | None = None
+    name: str | None = None
+
+
+class _Site(_Obj):
+    id: int
+    code: str | None = None
+    name: str | None = None
+
+
+class KProLead(BaseModel):
+    """One exported KPro lead, checked record by record on the slow path.
+
+    Types follow spec §3.3; unknown keys are allowed (kept in ``_raw``). Nested objects are
+    checked for type only; the top-level non-nullable fields must be present.
+    """
+
+    model_config = ConfigDict(extra="allow", strict=True, populate_by_name=True)
+
+    id: int
+    externalRef: str | None = None
+    housingProvider: _Obj
+    listing: _Obj | None = None
+    development: _Obj | None = None
+    property: _Obj | None = None
+    site: _Site
+    source: _IdName | None = None
+    eligibilityStatus: str
+    customerId: int
+    email: str
+    title: str | None = None
+    firstName: str | None = None
+    lastName: str | None = None
+    fullName: str | None = None
+    phone: str | None = None
+    dateOfBirth: str | None = PydField(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    livingCircumstance: _IdName | None = None
+    homeAddress: str | None = None
+    homePostcode: str | None = None
+    homeLocalAuthority: str | _Obj | None = None
+    workingCircumstance: _IdName | None = None
+    workAddress: str | None = None
+    workPostcode: str | None = None
+    workLocalAuthority: str | _Obj | None = None
+    occupation: str | None = None
+    employerName: str | None = None
+    annualHouseholdIncome: float | None = None
+    deposit: float | None = None
+    dependants: int | None = None
+    eligibleCitizen: bool | None = None
+    firstTimeBuyer: bool | None = None
+    homeOwnershipStatus: int | None = None
+    armedForcesMember: bool | None = None
+    hasDisability: bool | None = None
+    keyworker: bool | None = None
+    housingWaitingList: bool | None = None
+    buyingInterestPeriod: _IdName | None = None
+    additionalInfo: str | None = None
+    hearAboutUs: str | None = None
+    enquiryType: str | None = None
+    updatedAt: str
+    createdAt: str
+
+
+@dataclass
+class ParsedPage:
+    """The result of parsing one page of records."""
+
+    frame: pl.DataFrame
+    rejects: list[Reject] = field(default_factory=list)
+    max_created_at: datetime | None = None
+
+
+def parse_page(
+    records: list[Any], *, source: str, run_id: str, extracted_at: datetime, context: str = ""
+) -> ParsedPage:
+    """Turn a page's decoded records into ``kpro_leads`` rows plus rejects.
+
+    Args:
+        records: the ``data`` array of the envelope, as decoded JSON.
+        source: the configured source name (``_source``).
+        run_id: the run's id (``_run_id``).
+        extracted_at: the run's start (``_extracted_at``).
+        context: where the page came from, stored with each reject.
+    """
+    raws: list[bytes] = []
+    lines: list[bytes] = []
+    rejects: list[Reject] = []
+    for rec in records:
+        raw = orjson.dumps(rec)
+        if not isinstance(rec, dict):
+            rejects.append(Reject("record is not a JSON object", raw.decode(), context=context))
+            continue
+        raws.append(raw)
+        listing = rec.get("listing")
+        if isinstance(listing, dict) and "Development" in listing and "development" not in listing:
+            fixed = dict(listing)
+            fixed["development"] = fixed.pop("Development")
+            lines.append(orjson.dumps({**rec, "listing": fixed}))
+        else:
+            lines.append(raw)
+    frame, more = parse_records(raws, lines, context=context)
+    rejects.extend(more)
+    if frame.height == 0:
+        return ParsedPage(_empty(), rejects)
+    out = _to_table(frame, source=source, run_id=run_id, extracted_at=extracted_at)
+    return ParsedPage(out, rejects, out["created_at"].max())  # type: ignore[arg-type]
+
+
+def parse_records(
+    raws: list[bytes], lines: list[bytes], *, context: str = ""
+) -> tuple[pl.DataFrame, list[Reject]]:
+    """Read records with :data:`WIRE_SCHEMA` plus a ``_raw`` column; return rows and rejects.
+
+    ``raws`` are the records as received; ``lines`` the same records after quirk fixes.
+    """
+    rejects: list[Reject] = []
+    if not lines:
+        return _wire_empty(), rejects
+    try:
+        frame = _read(lines)
+    except pl.exceptions.PolarsError:
+        good_raw: list[bytes] = []
+        good_lines: list[bytes] = []
+        for raw, line in zip(raws, lines, strict=True):
+            reason = _record_problem(line)
+            if reason is None:
+                good_raw.append(raw)
+                good_lines.append(line)
+            else:
+                rejects.append(_reject(raw, reason, context))
+        if not good_lines:
+            return _wire_empty(), rejects
+        frame = _read(good_lines)
+        raws = good_raw
+    frame = frame.with_columns(pl.Series("_raw", [r.decode() for r in raws], pl.String))
+    return _check(frame, rejects, context)
+
+
+def _read(lines: list[bytes]) -> pl.DataFrame:
+    return pl.read_ndjson(io.BytesIO(b"\n".join(lines)), schema=WIRE_SCHEMA)
+
+
+def _record_problem(line: bytes) -> str | None:
+    """Why one record cannot be read, or ``None`` if it can (slow path only)."""
+    try:
+        KProLead.model_validate_json(line)
+    except ValidationError as exc:
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}"
+            for e in exc.errors(include_url=False)[:5]
+        )
+    try:
+        _read([line])
+    except pl.exceptions.PolarsError as exc:
+        return f"unreadable record: {str(exc).splitlines()[0][:200]}"
+    return None
+
+
+def _reject(raw: bytes, reason: str, context: str) -> Reject:
+    rid: str | None = None
+    try:
+        parsed = orjson.loads(raw)
+        if isinstance(parsed, dict) and parsed.get("id") is not None:
+            rid = str(parsed["id"])
+    except orjson.JSONDecodeError:
+        pass
+    return Reject(reason, raw.decode("utf-8", "replace"), rid, context)
+
+
+def _check(
+    frame: pl.DataFrame, rejects: list[Reject], context: str
+) -> tuple[pl.DataFrame, list[Reject]]:
+    """Column-wise checks: required fields, timestamp and date formats."""
+    checks: list[pl.Expr] = []
+    for name in REQUIRED:
+        checks.append(pl.when(pl.col(name).is_null()).then(pl.lit(f"{name} is missing or null")))
+    for name in _TIMESTAMPS:
+        bad = pl.col(name).is_not_null() & _parse_ts(pl.col(name)).is_null()
+        checks.append(
+            pl.when(bad).then(
+                pl.format("{} {} is not an ISO 8601 date-time", pl.lit(name), pl.col(name))
+            )
+        )
+    dob = pl.col("dateOfBirth")
+    bad_dob = dob.is_not_null() & dob.str.to_date("%Y-%m-%d", strict=False).is_null()
+    checks.append(pl.when(bad_dob).then(pl.format("dateOfBirth {} is not a YYYY-MM-DD date", dob)))
+    reason = pl.concat_str(checks, separator="; ", ignore_nulls=True)
+    flagged = frame.with_columns(reason.alias("_reason"))
+    bad_rows = flagged.filter(pl.col("_reason").is_not_null() & (pl.col("_reason") != ""))
+    for row in bad_rows.select("id", "_raw", "_reason").iter_rows():
+        rid = None if row[0] is None else str(row[0])
+        rejects.append(Reject(row[2], row[1], rid, context))
+    good = flagged.filter(pl.col("_reason").is_null() | (pl.col("_reason") == "")).drop("_reason")
+    return good, rejects
+
+
+def _parse_ts(expr: pl.Expr) -> pl.Expr:
+    return expr.str.to_datetime("%+", time_zone="UTC", time_unit="us", strict=False)
+
+
+def _rename_struct(expr: pl.Expr, dtype: pl.Struct) -> pl.Expr:
+    """Rename a STRUCT's fields (recursively) to snake_case, keeping null structs null.
+
+    (Casting one STRUCT to another matches fields by name, so renaming must be explicit.)
+    """
+    out = expr.struct.rename_fields([snake_case(f.name) for f in dtype.fields])
+    nested = [
+        _rename_struct(pl.field(snake_case(f.name)), f.dtype).alias(snake_case(f.name))
+        for f in dtype.fields
+        if isinstance(f.dtype, pl.Struct)
+    ]
+    return out.struct.with_fields(nested) if nested else out
+
+
+def _local_authority(col: str) -> list[pl.Expr]:
+    """Q6: a local authority is a name string or a details object (arrives as JSON text)."""
+    text = pl.col(col)
+    is_obj = text.str.starts_with("{")
+    details = (
+        pl.when(is_obj)
+        .then(text)
+        .otherwise(pl.lit(None, pl.String))
+        .str.json_decode(_LOCAL_AUTHORITY)
+    )
+    details = _rename_struct(details, _LOCAL_AUTHORITY)
+    name = pl.when(is_obj).then(details.struct.field("name")).otherwise(text)
+    snake = snake_case(col)
+    return [name.alias(snake), details.alias(f"{snake}_details")]
+
+
+def _to_table(
+    frame: pl.DataFrame, *, source: str, run_id: str, extracted_at: datetime
+) -> pl.DataFrame:
+    exprs: list[pl.Expr] = []
+    for name, dtype in WIRE_SCHEMA.items():
+        col = snake_case(name)
+        if name in _TIMESTAMPS:
+            exprs.append(_parse_ts(pl.col(name)).alias(col))
+        elif name == "dateOfBirth":
+            exprs.append(pl.col(name).str.to_date("%Y-%m-%d", strict=False).alias(col))
+        elif name in _LOCAL_AUTHORITIES:
+            exprs.extend(_local_authority(name))
+        elif isinstance(dtype, pl.Struct):
+            exprs.append(_rename_struct(pl.col(name), dtype).alias(col))
+        else:
+            exprs.append(pl.col(name).alias(col))
+    exprs += [
+        pl.lit(source, pl.String).alias("_source"),
+        pl.lit(run_id, pl.String).alias("_run_id"),
+        pl.lit(extracted_at, _UTC).alias("_extracted_at"),
+        pl.col("_raw"),
+    ]
+    out = frame.select(exprs)
+    # One row per id: a page that repeats an id keeps its last occurrence.
+    out = out.unique(subset=["id"], keep="last", maintain_order=True)
+    return out.select([pl.col(c).cast(t) for c, t in TABLE_SCHEMA.items()])
+
+
+def _wire_empty() -> pl.DataFrame:
+    return pl.DataFrame(schema={**WIRE_SCHEMA, "_raw": pl.String})
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=TABLE_SCHEMA)
