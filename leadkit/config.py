@@ -43,6 +43,7 @@ __all__ = [
     "WarehouseSettings",
     "find_config_path",
     "load_config",
+    "load_warehouse_settings",
     "parse_config",
 ]
 
@@ -186,6 +187,35 @@ def load_config(
             hint="See `leadkit init` for a commented example.",
         ) from exc
     return parse_config(data, path=cfg_path, env=env)
+
+
+def load_warehouse_settings(path: str | os.PathLike[str] | None = None) -> WarehouseSettings:
+    """Read only ``[warehouse]`` (no secrets needed): for readers such as ``leadkit runs``.
+
+    With no file at all, the defaults apply (``data/leadkit.duckdb`` under the current
+    directory).
+    """
+    cfg_path = find_config_path(path)
+    if not cfg_path.exists():
+        if path is not None or os.environ.get("LEADKIT_CONFIG"):
+            raise ConfigError(
+                str(cfg_path),
+                [ConfigProblem("(file)", "file not found")],
+                hint="Create one with `leadkit init`, or pass --config / set LEADKIT_CONFIG.",
+            )
+        return WarehouseSettings()
+    try:
+        data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(str(cfg_path), [ConfigProblem("(file)", f"cannot read: {exc}")]) from exc
+    problems: list[ConfigProblem] = []
+    body = _substitute(data.get("warehouse", {}), os.environ, problems, prefix="warehouse")
+    settings = _validate(WarehouseSettings, body, "warehouse", problems)
+    if problems or settings is None:
+        raise ConfigError(str(cfg_path), problems)
+    if not settings.path.is_absolute():
+        settings = settings.model_copy(update={"path": cfg_path.parent / settings.path})
+    return settings  # type: ignore[no-any-return]
 
 
 def parse_config(

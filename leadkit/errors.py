@@ -44,7 +44,7 @@ def short_repr(value: object, limit: int = 80) -> str:
 
     Example:
         >>> short_repr("x" * 100, limit=10)
-        "'xxxxxx…"
+        "'xxxxx…"
     """
     text = repr(value)
     if len(text) <= limit:

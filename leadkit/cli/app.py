@@ -23,7 +23,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from leadkit.config import LeadkitConfig, load_config
+from leadkit.config import LeadkitConfig, load_config, load_warehouse_settings
 from leadkit.engine.extract import (
     EXIT_CONFIG,
     EXIT_LOCKED,
@@ -196,8 +196,8 @@ def runs(
     from leadkit.cli.render import frame_table
     from leadkit.storage.warehouse import Warehouse
 
-    cfg = _load(config)
-    frame = Warehouse(cfg.warehouse.path, busy_timeout_s=cfg.warehouse.busy_timeout_s).runs(limit)
+    settings = load_warehouse_settings(config)
+    frame = Warehouse(settings.path, busy_timeout_s=settings.busy_timeout_s).runs(limit)
     if as_json:
         sys.stdout.write(frame.write_ndjson())
     elif frame.height == 0:

@@ -1,0 +1,129 @@
+"""leadkit.toml parsing and validation: every problem reported, never a secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leadkit.config import load_config, parse_config
+from leadkit.errors import ConfigError
+
+SECRET = "0123456789abcdef-very-secret"
+
+
+def kpro(**over: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "kind": "kpro",
+        "base_url": "http://127.0.0.1:9",
+        "api_key": "${KPRO_KEY}",
+    }
+    body.update(over)
+    return body
+
+
+def test_two_kpro_accounts_side_by_side() -> None:
+    cfg = parse_config(
+        {"sources": {"london": kpro(), "north": kpro(api_key="${OTHER}")}},
+        env={"KPRO_KEY": SECRET, "OTHER": "another-secret"},
+    )
+    assert sorted(cfg.sources) == ["london", "north"]
+    assert set(cfg.secrets()) == {SECRET, "another-secret"}
+    assert SECRET not in repr(cfg)
+
+
+def test_defaults_and_relative_warehouse_path(tmp_path: Path) -> None:
+    path = tmp_path / "leadkit.toml"
+    path.write_text('[warehouse]\npath = "wh/x.duckdb"\n')
+    cfg = load_config(path, env={})
+    assert cfg.warehouse.path == tmp_path / "wh" / "x.duckdb"
+    assert cfg.sources == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            kpro(page_size=5000),
+            "sources.main.page_size: Input should be less than or equal to 1000 (got 5000)",
+            id="page-size-over-max",
+        ),
+        pytest.param(
+            kpro(pagesize=10),
+            "sources.main.pagesize: unknown setting; allowed:",
+            id="unknown-key-lists-allowed",
+        ),
+        pytest.param(
+            kpro(kind="kporo"),
+            "sources.main.kind: unknown kind 'kporo'; did you mean 'kpro'?",
+            id="unknown-kind-suggests",
+        ),
+        pytest.param(
+            kpro(base_url="ftp://x"),
+            "sources.main.base_url: Value error, must start with http:// or https:// (got 'ftp://x')",
+            id="bad-url",
+        ),
+        pytest.param(
+            kpro(api_key="${MISSING_VAR}"),
+            "sources.main.api_key: environment variable MISSING_VAR is not set",
+            id="missing-env-var",
+        ),
+    ],
+)
+def test_bad_config_names_key_and_value(body: dict[str, object], expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({"sources": {"main": body}}, path=Path("my.toml"), env={"KPRO_KEY": SECRET})
+    text = str(info.value)
+    assert "invalid configuration in my.toml" in text
+    assert expected in text
+    assert SECRET not in text
+
+
+def test_every_problem_reported_at_once_and_no_secret_echoed() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(
+            {
+                "sources": {
+                    "a": kpro(concurrency=0),
+                    "b": kpro(api_key=12345678901234),
+                    "1bad": kpro(),
+                },
+                "warehouse": {"hold_s": -1},
+                "extra": {},
+            },
+            env={"KPRO_KEY": SECRET},
+        )
+    err = info.value
+    keys = {p.key for p in err.problems}
+    assert {"sources.a.concurrency", "sources.b.api_key", "sources.1bad", "warehouse.hold_s"} <= keys
+    assert "extra" in keys
+    assert "12345678901234" not in str(err)
+    assert SECRET not in str(err)
+
+
+def test_missing_file_says_how_to_create_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "nope.toml")
+    assert "file not found" in str(info.value)
+    assert "leadkit init" in str(info.value)
+
+
+def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("[sources.a\nkind = 'kpro'\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(path) in str(info.value)
+    assert "not valid TOML" in str(info.value)
+
+
+def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "elsewhere.toml"
+    path.write_text("")
+    monkeypatch.setenv("LEADKIT_CONFIG", str(path))
+    assert load_config().path == path
+
+
+def test_env_default_syntax() -> None:
+    cfg = parse_config({"sources": {"a": kpro(api_key="${NOPE:-fallback-key}")}}, env={})
+    assert cfg.secrets() == ["fallback-key"]

@@ -1,0 +1,56 @@
+"""Docs as tests: doctests of every module, and every command and setting documented."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+import leadkit
+from leadkit.cli.app import app
+from leadkit.config import ServeSettings, SourceSettings, WarehouseSettings
+from leadkit.systems import get_system, known_kinds
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+
+MODULES = sorted(
+    m.name
+    for m in pkgutil.walk_packages(leadkit.__path__, "leadkit.")
+    if not m.name.endswith("__main__")
+)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests(name: str) -> None:
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} doctest(s) failed in {name}"
+
+
+def test_every_cli_command_is_documented() -> None:
+    names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
+    assert names
+    for name in names:
+        assert re.search(rf"leadkit {name}\b", DOCS), f"`leadkit {name}` is not documented"
+
+
+def _settings(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [WarehouseSettings, ServeSettings, SourceSettings]
+    + [get_system(k).settings for k in known_kinds("source")],
+    ids=lambda m: m.__name__,
+)
+def test_every_setting_is_documented(model: type[BaseModel]) -> None:
+    config_doc = (ROOT / "docs" / "configuration.md").read_text()
+    for name in _settings(model):
+        assert f"`{name}`" in config_doc, f"{model.__name__}.{name} missing from docs/configuration.md"
