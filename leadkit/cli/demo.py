@@ -8,7 +8,6 @@ what landed. The sandbox keys are public demo values, not secrets.
 from __future__ import annotations
 
 import contextlib
-import time
 from pathlib import Path
 
 from rich.console import Console
@@ -103,23 +102,18 @@ def serve_sandbox(
     *, port: int, leads: int, seed: int, latency_ms: float, fault_rate: float
 ) -> None:
     """Serve one KPro sandbox until Ctrl-C, printing its URL and demo key."""
-    from leadkit.systems.kpro.simulator import KProSandbox, KProSandboxConfig
+    from leadkit.systems.kpro.simulator import KProSandboxConfig, serve_forever
 
     cfg = KProSandboxConfig(
-        leads=leads,
-        seed=seed,
-        latency_s=latency_ms / 1000,
-        fault_rate=fault_rate,
-        port=port,
+        leads=leads, seed=seed, latency_s=latency_ms / 1000, fault_rate=fault_rate
     )
     console = Console()
-    with SandboxThread(lambda: KProSandbox(cfg)) as sb:
-        console.print(f"KPro sandbox: {sb.base_url}/api/bulk/open/leads")
-        console.print(f"API key (demo): {sb.server.api_key}")
-        console.print(
-            f'Try: curl "{sb.base_url}/api/bulk/open/leads?api_key={sb.server.api_key}&size=2"'
-        )
+    key = cfg.api_keys[0]
+
+    def ready(url: str) -> None:
+        console.print(f"KPro sandbox: {url}/api/bulk/open/leads  ({leads:,} leads)")
+        console.print(f"API key (public demo key): {key}")
+        console.print(f'Try: curl "{url}/api/bulk/open/leads?api_key={key}&size=2"')
         console.print("Ctrl-C to stop.")
-        with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                time.sleep(3600)
+
+    serve_forever(cfg, host="127.0.0.1", port=port, on_ready=ready)

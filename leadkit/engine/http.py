@@ -26,7 +26,8 @@ from tenacity import (
     RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 from yarl import URL
 
@@ -146,7 +147,9 @@ class HttpClient:
         self.redactor = redactor
         self.max_retries = max_retries
         self.log = log
-        self.backoff = wait_exponential_jitter(initial=backoff_initial_s, max=30.0, jitter=0.5)
+        self.backoff = wait_exponential(multiplier=backoff_initial_s, max=30.0) + wait_random(
+            0, max(backoff_initial_s, 0.001)
+        )
         self.request_id = request_id
         self.request_id_header = request_id_header
         self.stats = stats if stats is not None else {"requests": 0, "retries": 0}

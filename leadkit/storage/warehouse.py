@@ -49,6 +49,12 @@ def _is_lock_conflict(exc: BaseException) -> bool:
     return "Could not set lock" in text or "Conflicting lock" in text
 
 
+def _utc(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Show TIMESTAMPTZ values in UTC whatever the machine's time zone."""
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
 def _is_config_conflict(exc: BaseException) -> bool:
     return "different configuration" in str(exc)
 
@@ -97,11 +103,11 @@ class Warehouse:
         try:
             while True:
                 try:
-                    return duckdb.connect(str(self.path), read_only=read_only)
+                    return _utc(duckdb.connect(str(self.path), read_only=read_only))
                 except duckdb.ConnectionException as exc:
                     # This process already has the file open in the other mode: share it.
                     if _is_config_conflict(exc):
-                        return duckdb.connect(str(self.path), read_only=not read_only)
+                        return _utc(duckdb.connect(str(self.path), read_only=not read_only))
                     raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
                 except duckdb.IOException as exc:
                     if not _is_lock_conflict(exc):
