@@ -179,6 +179,33 @@ class SourceError(LeadkitError):
         self.request_id = request_id
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword arguments survive pickling (errors raised in worker processes).
+        return (
+            _rebuild_source_error,
+            (
+                type(self),
+                str(self),
+                self.source,
+                self.url,
+                self.status,
+                self.detail,
+                self.request_id,
+            ),
+        )
+
+
+def _rebuild_source_error(
+    cls: type[SourceError],
+    message: str,
+    source: str,
+    url: str,
+    status: int | None,
+    detail: str,
+    request_id: str,
+) -> SourceError:
+    return cls(message, source=source, url=url, status=status, detail=detail, request_id=request_id)
+
 
 class SourceAuthError(SourceError):
     """The API rejected the credentials (401/403): check the key in the environment."""

@@ -74,6 +74,13 @@ EXIT_WAREHOUSE = 4
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run is writing; try again later
 EXIT_INTERRUPTED = 130
 
+#: The writer commits the pages waiting in the queue together, up to about this many rows.
+BATCH_ROWS = 20000
+
+#: WAL size that triggers a checkpoint while an extract holds the file (DuckDB's default is
+#: 16 MB, which checkpoints every few pages of wide lead records).
+CHECKPOINT_THRESHOLD = os.environ.get("LEADKIT_CHECKPOINT_THRESHOLD", "256MB")
+
 Status = Literal["running", "success", "failed", "interrupted"]
 T = TypeVar("T")
 
@@ -174,6 +181,11 @@ class PageWriter:
     def _conn(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
             self._con = self.warehouse._open(read_only=False)
+            # Checkpoint when the file is released (close), not every 16 MB of WAL.
+            self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+            mem = os.environ.get("LEADKIT_WRITER_MEMORY")
+            if mem:
+                self._con.execute(f"SET memory_limit = '{mem}'")
             _migrate(self._con)
             self._opened = time.monotonic()
             self.opens += 1
@@ -202,77 +214,121 @@ class PageWriter:
         con = self._conn()
         con.execute(sql, list(params))
 
-    def commit_page(
-        self, spec: TableSpec, page: Page, result: SourceResult, system: str
-    ) -> UpsertCounts:
-        """Upsert one page, its rejects, the cursor and run counters in one transaction."""
+    def commit_batch(self, items: Sequence[tuple[TableSpec, Page, SourceResult, str]]) -> None:
+        """Upsert pages with their rejects, cursors and run counters in one transaction.
+
+        The writer batches whatever pages are waiting (see ``BATCH_ROWS``) so the cost of
+        a commit is shared; each page still commits together with the cursor it makes
+        valid, so the stored cursor never runs ahead of the stored rows.
+        """
         con = self._conn()
-        # Work out the cursor this commit makes valid (applied to ``result`` after COMMIT).
-        done = result._done | {page.seq}
-        nxt = result._next
-        cursor = result.cursor_after
-        cursors = {**result._cursors, page.seq: page.cursor}
-        while nxt in done:
-            if cursors.get(nxt):
-                cursor = cursors[nxt]
-            nxt += 1
+        pending: dict[str, _Tentative] = {}
         con.execute("BEGIN TRANSACTION")
         try:
-            counts = UpsertCounts()
-            if page.frame is not None and page.frame.height:
-                counts = upsert_frame(con, spec, page.frame)
-            record_rejects(
-                con,
-                page.rejects,
-                source=result.name,
-                system=system,
-                table=spec.name,
-                run_id=self.run_id,
-            )
-            if cursor != result.cursor_after:
-                con.execute(
-                    "INSERT INTO _state VALUES (?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE "
-                    "SET system = EXCLUDED.system, cursor = EXCLUDED.cursor, "
-                    "run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at",
-                    [result.name, system, cursor, self.run_id, datetime.now(UTC)],
+            for spec, page, result, system in items:
+                t = pending.get(result.name) or _Tentative.of(result)
+                pending[result.name] = t
+                counts = UpsertCounts()
+                if page.frame is not None and page.frame.height:
+                    counts = upsert_frame(con, spec, page.frame)
+                record_rejects(
+                    con,
+                    page.rejects,
+                    source=result.name,
+                    system=system,
+                    table=spec.name,
+                    run_id=self.run_id,
                 )
-            con.execute(
-                "UPDATE _runs SET pages = pages + 1, records = records + ?, "
-                "leads_inserted = leads_inserted + ?, leads_updated = leads_updated + ?, "
-                "leads_unchanged = leads_unchanged + ?, rejects = rejects + ?, cursor_after = ? "
-                "WHERE run_id = ? AND source = ?",
-                [
-                    page.received,
-                    counts.inserted,
-                    counts.updated,
-                    counts.unchanged,
-                    len(page.rejects),
-                    cursor,
-                    self.run_id,
-                    result.name,
-                ],
-            )
+                t.add(page, counts)
+            now = datetime.now(UTC)
+            for name, t in pending.items():
+                result = t.result
+                if t.cursor != result.cursor_after:
+                    con.execute(
+                        "INSERT INTO _state VALUES (?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE "
+                        "SET system = EXCLUDED.system, cursor = EXCLUDED.cursor, "
+                        "run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at",
+                        [name, result.system, t.cursor, self.run_id, now],
+                    )
+                con.execute(
+                    "UPDATE _runs SET pages = pages + ?, records = records + ?, "
+                    "leads_inserted = leads_inserted + ?, leads_updated = leads_updated + ?, "
+                    "leads_unchanged = leads_unchanged + ?, rejects = rejects + ?, "
+                    "cursor_after = ? WHERE run_id = ? AND source = ?",
+                    [
+                        t.pages,
+                        t.records,
+                        t.inserted,
+                        t.updated,
+                        t.unchanged,
+                        t.rejects,
+                        t.cursor,
+                        self.run_id,
+                        name,
+                    ],
+                )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        # Committed: apply to the in-memory result.
-        result._done = {s for s in done if s >= nxt}
-        result._cursors = {s: c for s, c in cursors.items() if s >= nxt}
-        result._next = nxt
-        result.cursor_after = cursor
-        result.pages += 1
-        result.records += page.received
-        result.inserted += counts.inserted
-        result.updated += counts.updated
-        result.unchanged += counts.unchanged
-        result.rejects += len(page.rejects)
-        return counts
+        for t in pending.values():
+            t.apply()
 
     def close(self) -> None:
         """Release the file and stop the thread."""
         self.release()
         self._pool.shutdown(wait=True)
+
+
+@dataclass
+class _Tentative:
+    """A source's counters and cursor as they will be once the open transaction commits."""
+
+    result: SourceResult
+    done: set[int]
+    nxt: int
+    cursor: str | None
+    cursors: dict[int, str | None]
+    pages: int = 0
+    records: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejects: int = 0
+
+    @classmethod
+    def of(cls, result: SourceResult) -> _Tentative:
+        return cls(
+            result, set(result._done), result._next, result.cursor_after, dict(result._cursors)
+        )
+
+    def add(self, page: Page, counts: UpsertCounts) -> None:
+        self.done.add(page.seq)
+        self.cursors[page.seq] = page.cursor
+        # The cursor advances only over the contiguous prefix of committed pages.
+        while self.nxt in self.done:
+            if self.cursors.get(self.nxt):
+                self.cursor = self.cursors[self.nxt]
+            self.nxt += 1
+        self.pages += 1
+        self.records += page.received
+        self.inserted += counts.inserted
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+        self.rejects += len(page.rejects)
+
+    def apply(self) -> None:
+        r = self.result
+        r._done = {s for s in self.done if s >= self.nxt}
+        r._cursors = {s: c for s, c in self.cursors.items() if s >= self.nxt}
+        r._next = self.nxt
+        r.cursor_after = self.cursor
+        r.pages += self.pages
+        r.records += self.records
+        r.inserted += self.inserted
+        r.updated += self.updated
+        r.unchanged += self.unchanged
+        r.rejects += self.rejects
 
 
 def _build_sources(config: LeadkitConfig, names: Sequence[str] | None) -> list[Source]:
@@ -322,7 +378,8 @@ async def extract(
             results[name].cursor_before = cursor
             results[name].cursor_after = cursor
         max_conc = max((s.settings.concurrency for s in selected), default=1)
-        queue: asyncio.Queue[tuple[Source, Page] | None] = asyncio.Queue(maxsize=2 * max_conc)
+        queue: asyncio.Queue[tuple[Source, Page] | None] = asyncio.Queue(maxsize=max_conc)
+        cpu_slots = asyncio.Semaphore(max(1, min(4, os.cpu_count() or 1)))
 
         async def produce(source: Source) -> None:
             res = results[source.name]
@@ -339,6 +396,7 @@ async def extract(
                     extracted_at=extracted_at,
                     log=logging.getLogger(f"leadkit.source.{source.name}"),
                     on_total=lambda n: progress.total(source.name, n),
+                    cpu_slots=cpu_slots,
                 )
                 try:
                     async for page in source.pages(ctx):
@@ -365,14 +423,25 @@ async def extract(
                 except TimeoutError:
                     await writer.call(writer.yield_to_readers, True)
                     continue
-                if item is None:
+                items = [item]
+                rows = _rows(item)
+                while rows < BATCH_ROWS and not queue.empty():
+                    nxt = queue.get_nowait()
+                    items.append(nxt)
+                    if nxt is None:
+                        break
+                    rows += _rows(nxt)
+                done = items[-1] is None
+                batch = [
+                    (specs[src.name][page.table], page, results[src.name], src.system)
+                    for src, page in (i for i in items if i is not None)
+                ]
+                if batch:
+                    await writer.call(writer.commit_batch, batch)
+                    for name in {b[2].name for b in batch}:
+                        progress.advance(name, results[name])
+                if done:
                     return
-                source, page = item
-                res = results[source.name]
-                await writer.call(
-                    writer.commit_page, specs[source.name][page.table], page, res, source.system
-                )
-                progress.advance(source.name, res)
                 await writer.call(writer.yield_to_readers, False)
 
         consumer = asyncio.create_task(consume())
@@ -404,6 +473,12 @@ async def extract(
     return ExtractResult(run_id, list(results.values()), stop.is_set(), time.monotonic() - started)
 
 
+def _rows(item: tuple[Source, Page] | None) -> int:
+    if item is None or item[1].frame is None:
+        return 1
+    return max(1, item[1].frame.height)
+
+
 def _start_run(
     writer: PageWriter, run_id: str, sources: list[Source], mode: str, full_refresh: bool
 ) -> dict[str, str | None]:
@@ -419,7 +494,10 @@ def _start_run(
     )
     cursors: dict[str, str | None] = {}
     for s in sources:
-        row = con.execute("SELECT cursor FROM _state WHERE source = ?", [s.name]).fetchone()
+        rows = con.execute(
+            "SELECT cursor FROM _state WHERE source = ?", [s.name]
+        ).fetchall()
+        row = rows[0] if rows else None
         cursor = row[0] if row else None
         cursors[s.name] = cursor
         con.execute(

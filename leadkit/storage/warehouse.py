@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
@@ -37,6 +37,10 @@ from leadkit.errors import WarehouseBusyError, WarehouseError
 from leadkit.storage.migrations import leads_view_sql, pending
 from leadkit.storage.types import quote_ident
 from leadkit.systems.base import Reject, TableSpec
+
+if TYPE_CHECKING:
+    from leadkit.query import QueryInput
+    from leadkit.storage.queries import QueryResult
 
 __all__ = ["DEFAULT_PATH", "UpsertCounts", "Warehouse", "record_rejects", "upsert_frame"]
 
@@ -78,6 +82,7 @@ class Warehouse:
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH, *, busy_timeout_s: float = 60):
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
+        self._current = False  # the schema was found current once; it never goes back
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.path)!r})"
@@ -173,11 +178,18 @@ class Warehouse:
     def migrate(self) -> int:
         """Create or upgrade the schema; return the schema version."""
         with self.writing() as con:
-            row = con.execute("SELECT max(version) FROM _migrations").fetchone()
+            rows = con.execute("SELECT max(version) FROM _migrations").fetchall()
+            row = rows[0] if rows else None
             return int(row[0]) if row and row[0] is not None else 0
 
     def _ensure_current(self) -> None:
-        """Upgrade an existing file whose schema is behind (a brief write open)."""
+        """Upgrade an existing file whose schema is behind (a brief write open).
+
+        Checked once per handle: a current schema stays current, so later reads skip the
+        extra open (which costs as much as the read itself).
+        """
+        if self._current:
+            return
         try:
             con = self._open(read_only=True)
         except WarehouseError:
@@ -188,6 +200,7 @@ class Warehouse:
             con.close()
         if pending(applied):
             self.migrate()
+        self._current = True
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -203,6 +216,48 @@ class Warehouse:
                 return frame
             except duckdb.Error as exc:
                 raise WarehouseError(f"SQL failed: {exc}") from exc
+
+    def query(
+        self, query: QueryInput = "", table: str = "leads", *, size: int | None = None
+    ) -> QueryResult:
+        """Filter, sort and page ``table`` with KPro's filter language.
+
+        Args:
+            query: e.g. ``"createdAt.gte=2021-03-01&site.id.in=1,2&sort=-createdAt"``: filters
+                (``field[.op]=value``, ``field[]=v``), ``sort``, ``page``, ``size``,
+                ``fields`` (see docs/query.md); a mapping or (name, value) pairs work too.
+                Field names may be camelCase or snake_case and dot into STRUCTs.
+            table: a table or view, e.g. ``kpro_leads``; default the canonical ``leads``.
+            size: rows per page when the query gives no ``size=`` (default 100, max 1000).
+
+        Returns:
+            A :class:`~leadkit.storage.queries.QueryResult`: ``.frame`` (polars), ``.total``
+            (matching rows over all pages), ``.page``, ``.size``, ``.pages``. Default sort
+            ``-createdAt`` where the table has it, then its key columns; ``_raw`` is left
+            out unless named in ``fields=``.
+
+        Raises:
+            QueryError: every problem of the query at once (``UnknownTableError`` for a
+                table that does not exist, naming the nearest one).
+
+        Example:
+            >>> import tempfile, os
+            >>> wh = Warehouse(os.path.join(tempfile.mkdtemp(), "w.duckdb"))
+            >>> with wh.writing() as con:
+            ...     _ = con.execute("INSERT INTO kpro_leads (id, _source, site, created_at) "
+            ...         "VALUES (1, 'main', {'id': 1, 'code': 'KZ', 'name': 'Keaze'}, '2021-03-02'), "
+            ...         "(2, 'main', {'id': 3, 'code': 'ZPL', 'name': 'Zoopla'}, '2021-03-03')")
+            >>> result = wh.query("createdAt.gte=2021-03-01&site.id.in=1,2", table="kpro_leads")
+            >>> result.frame["id"].to_list(), result.total
+            ([1], 1)
+            >>> wh.query("site.idd=1", table="kpro_leads")
+            Traceback (most recent call last):
+            ...
+            leadkit.errors.QueryError: unknown field 'site.idd' in 'site.idd=1'; did you mean 'site.id'?
+        """  # noqa: E501
+        from leadkit.storage.queries import run_query
+
+        return run_query(self, query, table, size=size)
 
     def tables(self) -> list[str]:
         """Names of the tables and views in the warehouse."""
@@ -226,8 +281,8 @@ class Warehouse:
 def _applied(con: duckdb.DuckDBPyConnection) -> set[int]:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = '_migrations'"
-    ).fetchone()
-    if not exists or not exists[0]:
+    ).fetchall()
+    if not exists or not exists[0][0]:
         return set()
     return {int(r[0]) for r in con.execute("SELECT version FROM _migrations").fetchall()}
 
@@ -281,30 +336,47 @@ class UpsertCounts:
 def upsert_frame(
     con: duckdb.DuckDBPyConnection, spec: TableSpec, frame: pl.DataFrame
 ) -> UpsertCounts:
-    """Upsert ``frame`` into ``spec.name`` by its key; rows whose ``_raw`` is unchanged are
-    left alone (so their ``_run_id``/``_extracted_at`` keep pointing at the run that last
-    changed them). Call inside a transaction."""
+    """Upsert ``frame`` into ``spec.name`` by its key. Call inside a transaction.
+
+    Rows whose ``_hash`` (fingerprint of ``_raw``) is unchanged are left alone, so their
+    ``_run_id``/``_extracted_at`` keep pointing at the run that last changed them. Existing
+    rows are looked up only within the page's key range, so the cost of a page does not
+    grow with the table.
+    """
     if frame.height == 0:
         return UpsertCounts()
     table = quote_ident(spec.name)
     keys = [quote_ident(k) for k in spec.key]
+    ranges: list[str] = []
+    params: list[Any] = []
+    for name, quoted in zip(spec.key, keys, strict=True):
+        column = frame.get_column(name)
+        ranges.append(f"{quoted} BETWEEN ? AND ?")
+        params += [column.min(), column.max()]
     con.register("_page", frame)
     try:
         on = " AND ".join(f"t.{k} = p.{k}" for k in keys)
         row = con.execute(
             f"SELECT count(*) FILTER (WHERE t.{keys[0]} IS NULL), "
-            f"count(*) FILTER (WHERE t.{keys[0]} IS NOT NULL AND t._raw IS DISTINCT FROM p._raw) "
-            f"FROM _page p LEFT JOIN {table} t ON {on}"
-        ).fetchone()
-        assert row is not None
+            f"count(*) FILTER (WHERE t.{keys[0]} IS NOT NULL AND t._hash IS DISTINCT FROM p._hash) "
+            f"FROM _page p LEFT JOIN (SELECT {', '.join(keys)}, _hash FROM {table} "
+            f"WHERE {' AND '.join(ranges)}) t ON {on}",
+            params,
+        ).fetchall()[0]
         inserted, updated = int(row[0]), int(row[1])
         cols = [quote_ident(c) for c in frame.columns]
-        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c not in keys)
-        con.execute(
-            f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _page "
-            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets} "
-            f"WHERE {table}._raw IS DISTINCT FROM EXCLUDED._raw"
-        )
+        insert = f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _page"
+        if inserted == frame.height:
+            con.execute(insert)
+        elif updated == 0:
+            if inserted:
+                con.execute(f"{insert} ON CONFLICT DO NOTHING")
+        else:
+            sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c not in keys)
+            con.execute(
+                f"{insert} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets} "
+                f"WHERE {table}._hash IS DISTINCT FROM EXCLUDED._hash"
+            )
     finally:
         con.unregister("_page")
     return UpsertCounts(inserted, updated, frame.height - inserted - updated)

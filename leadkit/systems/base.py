@@ -15,12 +15,14 @@ run history and signals, and nothing about any API. They meet at :class:`Page`:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import polars as pl
 
@@ -29,6 +31,8 @@ from leadkit.redact import Redactor
 
 if TYPE_CHECKING:
     import aiohttp
+
+T = TypeVar("T")
 
 __all__ = ["Page", "Reject", "RunContext", "Source", "System", "TableSpec"]
 
@@ -102,6 +106,7 @@ class RunContext:
         log: a logger named after the source.
         on_total: call with the number of records expected, once known (for progress).
         stats: request counters (``requests``, ``retries``) the HTTP client keeps up to date.
+        cpu_slots: shared by all sources of a run; see :meth:`cpu`.
     """
 
     run_id: str
@@ -114,6 +119,16 @@ class RunContext:
     log: logging.Logger
     on_total: Callable[[int], None] = lambda _n: None
     stats: dict[str, int] = field(default_factory=lambda: {"requests": 0, "retries": 0})
+    cpu_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    executor: Executor | None = None
+
+    async def cpu(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run CPU-bound work (page parsing) off the event loop, at most ``cpu_slots`` at a
+        time across all sources. With an ``executor`` (the engine's worker processes)
+        ``fn`` must be a module-level function of picklable arguments."""
+        async with self.cpu_slots:
+            call = functools.partial(fn, *args, **kwargs)
+            return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
 
 class Source(ABC):

@@ -50,7 +50,9 @@ def source_block(name: str, sb: SandboxThread, **extra: Any) -> str:
 def make_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., LeadkitConfig]:
     """Write leadkit.toml for sandboxes ({name: (sandbox, {setting: value})}) and load it."""
 
-    def make(sources: dict[str, tuple[SandboxThread, dict[str, Any]]], **warehouse: Any) -> LeadkitConfig:
+    def make(
+        sources: dict[str, tuple[SandboxThread, dict[str, Any]]], **warehouse: Any
+    ) -> LeadkitConfig:
         text = '[warehouse]\npath = "leadkit.duckdb"\n'
         text += "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in warehouse.items())
         for name, (sb, extra) in sources.items():

@@ -47,12 +47,29 @@ def assert_equals_dataset(wh: Warehouse, source: str, leads: list[dict[str, Any]
         assert row["created_at"] == ts(lead["createdAt"])
         assert row["updated_at"] == ts(lead["updatedAt"])
         assert str(row["created_at"].tzinfo) == "UTC"
-        for field in ("email", "firstName", "phone", "eligibilityStatus", "enquiryType",
-                      "annualHouseholdIncome", "dependants", "keyworker", "homeOwnershipStatus"):
+        for field in (
+            "email",
+            "firstName",
+            "phone",
+            "eligibilityStatus",
+            "enquiryType",
+            "annualHouseholdIncome",
+            "dependants",
+            "keyworker",
+            "homeOwnershipStatus",
+        ):
             assert row[snake(field)] == lead[field], field
-        for field in ("site", "housingProvider", "listing", "property", "development",
-                      "livingCircumstance", "workingCircumstance", "buyingInterestPeriod",
-                      "source"):
+        for field in (
+            "site",
+            "housingProvider",
+            "listing",
+            "property",
+            "development",
+            "livingCircumstance",
+            "workingCircumstance",
+            "buyingInterestPeriod",
+            "source",
+        ):
             assert row[snake(field)] == snake_obj(lead[field]), field
         dob = lead["dateOfBirth"]
         assert row["date_of_birth"] == (date.fromisoformat(dob) if dob else None)
@@ -62,7 +79,9 @@ def dataset(sb: Any) -> list[dict[str, Any]]:
     return list(sb.call(lambda: sb.server.leads()))
 
 
-def test_full_extract_equals_the_sandbox_dataset(start_sandbox: StartSandbox, make_config: MakeConfig) -> None:
+def test_full_extract_equals_the_sandbox_dataset(
+    start_sandbox: StartSandbox, make_config: MakeConfig
+) -> None:
     sb = start_sandbox(leads=1500, seed=7)
     cfg = make_config({"main": (sb, {"page_size": 200, "concurrency": 4})})
     result = run_extract(cfg, handle_signals=False)
@@ -175,6 +194,7 @@ def test_malformed_records_go_to_rejects_and_the_rest_loads(
     cfg = make_config({"main": (sb, {"page_size": 100})})
     result = run_extract(cfg, handle_signals=False).sources[0]
     leads = dataset(sb)
+
     def broken(lead: dict[str, Any]) -> bool:
         return (
             lead["id"] is None

@@ -41,7 +41,9 @@ def count(wh: Warehouse) -> int:
         return 0
 
 
-def wait_for_rows(wh: Warehouse, proc: subprocess.Popen[str], minimum: int, timeout: float = 60) -> int:
+def wait_for_rows(
+    wh: Warehouse, proc: subprocess.Popen[str], minimum: int, timeout: float = 60
+) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         n = count(wh) if wh.path.exists() else 0
@@ -72,7 +74,9 @@ def test_sigkill_half_way_then_rerun_ends_with_exactly_the_dataset(
     proc.wait(timeout=30)
     assert 0 < partial < 3000
     assert count(wh) < 3000
-    rerun = leadkit_cli("extract", "--config", str(cfg.path), "--quiet", cwd=cfg.warehouse.path.parent)
+    rerun = leadkit_cli(
+        "extract", "--config", str(cfg.path), "--quiet", cwd=cfg.warehouse.path.parent
+    )
     assert rerun.returncode == 0, rerun.stderr
     got = ids(wh)
     assert len(got) == len(set(got))
@@ -95,7 +99,9 @@ def test_sigterm_stops_cleanly_after_the_current_commit(
     run = wh.sql("SELECT status, pages, leads_inserted FROM _runs").row(0)
     assert run[0] == "interrupted"
     assert run[2] == count(wh)
-    again = leadkit_cli("extract", "--config", str(cfg.path), "--quiet", cwd=cfg.warehouse.path.parent)
+    again = leadkit_cli(
+        "extract", "--config", str(cfg.path), "--quiet", cwd=cfg.warehouse.path.parent
+    )
     assert again.returncode == 0, again.stderr
     assert set(ids(wh)) == dataset_ids(sb)
 

@@ -15,7 +15,7 @@ from leadkit.errors import WarehouseBusyError, WarehouseError
 from leadkit.storage.migrations import LEADS_COLUMNS, MIGRATIONS
 from leadkit.storage.warehouse import Warehouse, record_rejects, upsert_frame
 from leadkit.systems.base import Reject
-from leadkit.systems.kpro.models import TABLE_SCHEMA
+from leadkit.systems.kpro.models import TABLE_SCHEMA, raw_hash
 from leadkit.systems.kpro.tables import LEADS_TABLE
 
 
@@ -32,6 +32,7 @@ def rows(ids: list[int], raw: str = "{}") -> pl.DataFrame:
             "_run_id": ["r1"] * len(ids),
             "_extracted_at": [now] * len(ids),
             "_raw": [raw.replace("ID", str(i)) for i in ids],
+            "_hash": [raw_hash(raw.replace("ID", str(i)).encode()) for i in ids],
         }
     )
     return pl.DataFrame(base, schema=TABLE_SCHEMA)

@@ -21,7 +21,6 @@ Q3): run ``leadkit extract --full-refresh`` periodically to pick those changes u
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
 from functools import partial
@@ -36,7 +35,7 @@ from leadkit.systems.base import Page, RunContext, Source, TableSpec
 from leadkit.systems.kpro.models import parse_page
 from leadkit.systems.kpro.settings import KProSettings
 
-__all__ = ["KProSource", "kpro_since_filter"]
+__all__ = ["KProSource", "kpro_since_filter", "parse_envelope"]
 
 #: Stop following a growing total after this many extra pages in one run.
 MAX_EXTRA_PAGES = 10_000
@@ -95,7 +94,15 @@ class KProSource(Source):
 
         async def fetch(number: int) -> tuple[Page, int]:
             resp = await http.request("GET", self.url, params=[*params, ("page", str(number))])
-            return await asyncio.to_thread(self._parse, resp.body, number, ctx, resp.url)
+            return await ctx.cpu(
+                parse_envelope,
+                resp.body,
+                number,
+                source=self.name,
+                run_id=ctx.run_id,
+                extracted_at=ctx.extracted_at,
+                shown_url=resp.url,
+            )
 
         first, total = await fetch(1)
         seen_total = total
@@ -124,35 +131,45 @@ class KProSource(Source):
                 break
             number += 1
 
-    def _parse(self, body: bytes, number: int, ctx: RunContext, shown_url: str) -> tuple[Page, int]:
-        context = f"page {number}"
-        try:
-            envelope = orjson.loads(body)
-            data = envelope["data"]
-            total = int(envelope["pagination"]["total"])
-            if not isinstance(data, list):
-                raise TypeError("data is not an array")
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise SourceError(
-                f"{self.name}: {context} is not the documented envelope "
-                f"({type(exc).__name__}: {exc}); first bytes: {body[:120]!r}",
-                source=self.name,
-                url=shown_url,
-            ) from exc
-        parsed = parse_page(
-            data,
-            source=self.name,
-            run_id=ctx.run_id,
-            extracted_at=ctx.extracted_at,
-            context=context,
-        )
-        cursor = parsed.max_created_at.isoformat() if parsed.max_created_at else None
-        page = Page(
-            seq=number - 1,
-            frame=parsed.frame,
-            table="kpro_leads",
-            rejects=parsed.rejects,
-            cursor=cursor,
-            received=len(data),
-        )
-        return page, total
+
+def parse_envelope(
+    body: bytes,
+    number: int,
+    *,
+    source: str,
+    run_id: str,
+    extracted_at: datetime,
+    shown_url: str,
+) -> tuple[Page, int]:
+    """Parse one export response into a :class:`Page` and the envelope's total.
+
+    A module-level function of plain arguments, so the engine can run it in a worker
+    process.
+    """
+    context = f"page {number}"
+    try:
+        envelope = orjson.loads(body)
+        data = envelope["data"]
+        total = int(envelope["pagination"]["total"])
+        if not isinstance(data, list):
+            raise TypeError("data is not an array")
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise SourceError(
+            f"{source}: {context} is not the documented envelope "
+            f"({type(exc).__name__}: {exc}); first bytes: {body[:120]!r}",
+            source=source,
+            url=shown_url,
+        ) from exc
+    parsed = parse_page(
+        data, source=source, run_id=run_id, extracted_at=extracted_at, context=context
+    )
+    cursor = parsed.max_created_at.isoformat() if parsed.max_created_at else None
+    page = Page(
+        seq=number - 1,
+        frame=parsed.frame,
+        table="kpro_leads",
+        rejects=parsed.rejects,
+        cursor=cursor,
+        received=len(data),
+    )
+    return page, total

@@ -121,7 +121,13 @@ def test_every_documented_field_lands_typed_and_snake_case() -> None:
 
 
 def test_q6_local_authority_object_keeps_details_and_name() -> None:
-    la = {"id": 4, "name": "Camden", "slug": "camden", "longName": "Camden Council", "mapitId": None}
+    la = {
+        "id": 4,
+        "name": "Camden",
+        "slug": "camden",
+        "longName": "Camden Council",
+        "mapitId": None,
+    }
     row = parse([lead(workLocalAuthority=la)]).frame.row(0, named=True)
     assert row["work_local_authority"] == "Camden"
     assert row["work_local_authority_details"] == {
@@ -144,7 +150,11 @@ def test_q7_capital_development_in_listing_is_accepted() -> None:
 
 
 def test_unknown_fields_and_new_codes_are_kept_not_rejected() -> None:
-    rec = lead(newField={"x": 1}, enquiryType="brand-new-type", site={"id": 99, "code": "NEW", "name": "New"})
+    rec = lead(
+        newField={"x": 1},
+        enquiryType="brand-new-type",
+        site={"id": 99, "code": "NEW", "name": "New"},
+    )
     page = parse([rec])
     assert page.rejects == []
     row = page.frame.row(0, named=True)
@@ -156,7 +166,11 @@ def test_unknown_fields_and_new_codes_are_kept_not_rejected() -> None:
     ("bad", "reason"),
     [
         pytest.param({"email": None}, "email is missing or null", id="null-email"),
-        pytest.param({"createdAt": "yesterday"}, "createdAt yesterday is not an ISO 8601 date-time", id="bad-ts"),
+        pytest.param(
+            {"createdAt": "yesterday"},
+            "createdAt yesterday is not an ISO 8601 date-time",
+            id="bad-ts",
+        ),
         pytest.param({"dateOfBirth": "21/11/1990"}, "dateOfBirth", id="bad-dob"),
         pytest.param({"keyworker": "yes"}, "keyworker", id="bool-as-string"),
         pytest.param({"id": "abc"}, "id", id="id-not-int"),
