@@ -5,6 +5,7 @@ For notebooks and scripts::
     import leadkit
     wh = leadkit.connect()                       # the warehouse of ./leadkit.toml
     wh.sql("SELECT source, count(*) FROM leads GROUP BY 1")   # → polars DataFrame
+    wh.query("createdAt.gte=2021-03-01&site.id.in=1,2", table="kpro_leads")  # → QueryResult
 
 Errors leadkit raises on purpose derive from :class:`LeadkitError` (see ``leadkit.errors``).
 """
@@ -23,6 +24,7 @@ from leadkit.errors import (
     WarehouseBusyError,
     WarehouseError,
 )
+from leadkit.storage.queries import QueryResult
 from leadkit.storage.warehouse import Warehouse
 
 __version__ = "0.1.0"
@@ -31,6 +33,7 @@ __all__ = [
     "ConfigError",
     "LeadkitError",
     "QueryError",
+    "QueryResult",
     "RunLockedError",
     "SourceAuthError",
     "SourceError",

@@ -95,7 +95,12 @@ def test_every_problem_reported_at_once_and_no_secret_echoed() -> None:
         )
     err = info.value
     keys = {p.key for p in err.problems}
-    assert {"sources.a.concurrency", "sources.b.api_key", "sources.1bad", "warehouse.hold_s"} <= keys
+    assert {
+        "sources.a.concurrency",
+        "sources.b.api_key",
+        "sources.1bad",
+        "warehouse.hold_s",
+    } <= keys
     assert "extra" in keys
     assert "12345678901234" not in str(err)
     assert SECRET not in str(err)

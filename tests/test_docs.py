@@ -53,4 +53,6 @@ def _settings(model: type[BaseModel]) -> list[str]:
 def test_every_setting_is_documented(model: type[BaseModel]) -> None:
     config_doc = (ROOT / "docs" / "configuration.md").read_text()
     for name in _settings(model):
-        assert f"`{name}`" in config_doc, f"{model.__name__}.{name} missing from docs/configuration.md"
+        assert f"`{name}`" in config_doc, (
+            f"{model.__name__}.{name} missing from docs/configuration.md"
+        )

@@ -13,7 +13,10 @@ from leadkit.redact import Redactor, redact_url
         ("http://h/p?api_key=abc&page=2", "http://h/p?api_key=***&page=2"),
         ("http://h/p?page=2&key=abc", "http://h/p?page=2&key=***"),
         ("http://user:pw@h/p", "http://user:***@h/p"),
-        ("http://h/p?site.id[]=1&createdAt.gte=2021-03-01+10:00", "http://h/p?site.id[]=1&createdAt.gte=2021-03-01+10:00"),
+        (
+            "http://h/p?site.id[]=1&createdAt.gte=2021-03-01+10:00",
+            "http://h/p?site.id[]=1&createdAt.gte=2021-03-01+10:00",
+        ),
         ("http://h/p", "http://h/p"),
     ],
 )

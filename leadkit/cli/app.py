@@ -22,6 +22,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from leadkit.config import LeadkitConfig, load_config, load_warehouse_settings
 from leadkit.engine.extract import (
@@ -56,6 +57,15 @@ class LogFormat(StrEnum):
     json = "json"
 
 
+class QueryFormat(StrEnum):
+    """Output format of ``leadkit query``."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
@@ -75,16 +85,16 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except ConfigError as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False)
             raise typer.Exit(EXIT_CONFIG) from None
         except RunLockedError as exc:
-            err.print(f"[yellow]locked:[/yellow] {exc}", highlight=False)
+            err.print(f"[yellow]locked:[/yellow] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_LOCKED) from None
         except WarehouseError as exc:
-            err.print(f"[red]warehouse error:[/red] {exc}", highlight=False)
+            err.print(f"[red]warehouse error:[/red] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_WAREHOUSE) from None
         except LeadkitError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_CONFIG) from None
 
     return wrapper  # type: ignore[return-value]
@@ -233,3 +243,72 @@ def demo(
     from leadkit.cli.demo import run_demo
 
     raise typer.Exit(run_demo(directory=directory, leads=leads, console=out))
+
+
+@app.command()
+@handle_errors
+def query(
+    query: Annotated[
+        str,
+        typer.Argument(
+            help="Filters, sort, page, size, fields in KPro's language, e.g. "
+            "'createdAt.gte=2021-03-01&site.id.in=1,2&sort=-createdAt'. Quote it."
+        ),
+    ] = "",
+    table: Annotated[
+        str, typer.Option("--table", "-t", help="Table or view; an unknown name lists them all.")
+    ] = "leads",
+    fmt: Annotated[
+        QueryFormat,
+        typer.Option("--format", "-f", help="table for a terminal; csv, json (lines), parquet."),
+    ] = QueryFormat.table,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file (needed for parquet)."),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Query a warehouse table with the filter language (one page; see docs/query.md)."""
+    from leadkit.cli.query import run_query_command
+
+    code = run_query_command(
+        query, table=table, fmt=fmt.value, output=output, config=config, out=out, err=err
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+@handle_errors
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to bind (default: \\[serve] host, else 127.0.0.1).", show_default=False
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port (default: \\[serve] port, else 8765; 0 = any free port).", show_default=False
+        ),
+    ] = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option("--no-auth", help="Serve without a key: loopback only, for local use."),
+    ] = False,
+    config: ConfigOpt = None,
+    log_format: Annotated[
+        LogFormat, typer.Option("--log-format", help="Access log: text or json lines (stderr).")
+    ] = LogFormat.text,
+) -> None:
+    """Serve the warehouse read-only over HTTP with KPro's filter language and envelope."""
+    from leadkit.cli.serve import run_serve_command
+
+    run_serve_command(
+        host=host,
+        port=port,
+        no_auth=no_auth,
+        config=config,
+        log_format=log_format.value,
+        out=out,
+    )

@@ -494,9 +494,7 @@ def _start_run(
     )
     cursors: dict[str, str | None] = {}
     for s in sources:
-        rows = con.execute(
-            "SELECT cursor FROM _state WHERE source = ?", [s.name]
-        ).fetchall()
+        rows = con.execute("SELECT cursor FROM _state WHERE source = ?", [s.name]).fetchall()
         row = rows[0] if rows else None
         cursor = row[0] if row else None
         cursors[s.name] = cursor
