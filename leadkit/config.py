@@ -80,6 +80,12 @@ class WarehouseSettings(_Strict):
     lock_wait_s: float = Field(
         default=3600.0, gt=0, description="with on_locked = 'wait': give up after this long"
     )
+    locked_exit_code: int = Field(
+        default=75,
+        ge=0,
+        le=255,
+        description="exit code of a `leadkit extract` that found another one running",
+    )
 
 
 class SourceSettings(_Strict):

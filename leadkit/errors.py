@@ -148,7 +148,15 @@ class WarehouseBusyError(WarehouseError):
 
 
 class RunLockedError(LeadkitError):
-    """Another ``leadkit extract`` holds the run lock of this warehouse."""
+    """Another ``leadkit extract`` holds the run lock of this warehouse.
+
+    Attributes:
+        exit_code: the exit code the CLI uses (``[warehouse] locked_exit_code``, default 75).
+    """
+
+    def __init__(self, message: str, exit_code: int = 75) -> None:
+        self.exit_code = exit_code
+        super().__init__(message)
 
 
 class SourceError(LeadkitError):

@@ -27,7 +27,6 @@ from rich.markup import escape
 from leadkit.config import LeadkitConfig, load_config, load_warehouse_settings
 from leadkit.engine.extract import (
     EXIT_CONFIG,
-    EXIT_LOCKED,
     EXIT_WAREHOUSE,
     run_extract,
 )
@@ -89,7 +88,7 @@ def handle_errors(fn: F) -> F:
             raise typer.Exit(EXIT_CONFIG) from None
         except RunLockedError as exc:
             err.print(f"[yellow]locked:[/yellow] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(EXIT_LOCKED) from None
+            raise typer.Exit(exc.exit_code) from None
         except WarehouseError as exc:
             err.print(f"[red]warehouse error:[/red] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_WAREHOUSE) from None

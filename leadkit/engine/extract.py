@@ -535,7 +535,8 @@ def run_extract(
         WarehouseError: the warehouse cannot be opened or written.
     """
     wait = config.warehouse.lock_wait_s if config.warehouse.on_locked == "wait" else 0.0
-    with RunLock(config.warehouse.path, wait_s=wait):
+    lock = RunLock(config.warehouse.path, wait_s=wait, exit_code=config.warehouse.locked_exit_code)
+    with lock:
 
         async def main() -> ExtractResult:
             stop = asyncio.Event()

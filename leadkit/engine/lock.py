@@ -26,9 +26,10 @@ class RunLock:
         wait_s: 0 to fail at once when another run holds it, else how long to wait.
     """
 
-    def __init__(self, warehouse_path: Path, *, wait_s: float = 0.0) -> None:
+    def __init__(self, warehouse_path: Path, *, wait_s: float = 0.0, exit_code: int = 75) -> None:
         self.path = Path(str(warehouse_path) + ".lock")
         self.wait_s = wait_s
+        self.exit_code = exit_code
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -48,7 +49,8 @@ class RunLock:
                     raise RunLockedError(
                         f"another leadkit extract (PID {owner}) is writing "
                         f"{str(self.path)[:-5]}{waited}; this run did nothing. Let it finish, "
-                        'or set [warehouse] on_locked = "wait" to queue behind it.'
+                        'or set [warehouse] on_locked = "wait" to queue behind it.',
+                        exit_code=self.exit_code,
                     ) from None
                 time.sleep(0.2)
         os.ftruncate(fd, 0)

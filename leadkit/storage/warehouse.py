@@ -94,6 +94,22 @@ class Warehouse:
         """Where readers waiting for the writer leave a marker file (one per waiting reader)."""
         return Path(str(self.path) + ".waiting")
 
+    @property
+    def writer_waiting_dir(self) -> Path:
+        """Where a writer waiting for long-lived readers (``leadkit serve``) leaves a marker."""
+        return Path(str(self.path) + ".writer-waiting")
+
+    def writer_waiting(self) -> bool:
+        """Whether a writer in another process is waiting for the file right now.
+
+        Readers that keep a connection open between queries check this before each query
+        and close their connection while it is true.
+        """
+        try:
+            return any(self.writer_waiting_dir.iterdir())
+        except OSError:
+            return False
+
     def readers_waiting(self) -> bool:
         """Whether a reader in another process is waiting for the file right now."""
         try:
@@ -127,18 +143,20 @@ class Warehouse:
                         ) from exc
                 except duckdb.Error as exc:
                     raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
-                if read_only and marker is None:
-                    marker = self._leave_marker()
+                if marker is None:
+                    marker = self._leave_marker(
+                        self.waiting_dir if read_only else self.writer_waiting_dir
+                    )
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.05)
         finally:
             if marker is not None:
                 marker.unlink(missing_ok=True)
 
-    def _leave_marker(self) -> Path | None:
+    def _leave_marker(self, directory: Path) -> Path | None:
         try:
-            self.waiting_dir.mkdir(exist_ok=True)
-            marker = self.waiting_dir / f"{os.getpid()}-{threading.get_ident()}-{random.random()}"
+            directory.mkdir(exist_ok=True)
+            marker = directory / f"{os.getpid()}-{threading.get_ident()}-{random.random()}"
             marker.touch()
             return marker
         except OSError:

@@ -119,6 +119,14 @@ def test_a_second_extract_on_the_same_warehouse_exits_with_its_own_code(
         assert second.returncode == EXIT_LOCKED
         assert "another leadkit extract" in second.stderr
         assert f"PID {first.pid}" in second.stderr
+        # The code is configurable for schedulers that treat 75 specially.
+        assert cfg.path is not None
+        other = cfg.path.with_name("custom.toml")
+        other.write_text(
+            cfg.path.read_text().replace("[warehouse]\n", "[warehouse]\nlocked_exit_code = 3\n")
+        )
+        third = leadkit_cli("extract", "--config", str(other), cwd=cfg.warehouse.path.parent)
+        assert third.returncode == 3, third.stderr
     finally:
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=30)
