@@ -18,14 +18,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create .venv and install leadkit with its dev tools
 
+PY_DIRS := leadkit tests $(wildcard bench)
+
 lint: $(STAMP)  ## ruff (lint + format check) and mypy on leadkit/
-	$(BIN)/ruff check leadkit tests bench
-	$(BIN)/ruff format --check leadkit tests bench
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/mypy leadkit
 
 format: $(STAMP)  ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix leadkit tests bench
-	$(BIN)/ruff format leadkit tests bench
+	$(BIN)/ruff check --fix $(PY_DIRS)
+	$(BIN)/ruff format $(PY_DIRS)
 
 test: lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest -q

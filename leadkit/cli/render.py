@@ -71,6 +71,7 @@ def print_summary(console: Console, result: ExtractResult) -> None:
     table = Table(title=f"Run {result.run_id}", title_justify="left")
     for col in ("source", "status", "pages", "received", "new", "updated", "unchanged"):
         table.add_column(col, justify="right" if col not in ("source", "status") else "left")
+    table.add_column("vanished", justify="right")
     table.add_column("rejects", justify="right")
     table.add_column("leads/s", justify="right")
     for s in result.sources:
@@ -83,6 +84,7 @@ def print_summary(console: Console, result: ExtractResult) -> None:
             f"{s.inserted:,}",
             f"{s.updated:,}",
             f"{s.unchanged:,}",
+            f"{s.vanished:,}",
             f"{s.rejects:,}",
             f"{s.leads_per_s:,.0f}",
         )

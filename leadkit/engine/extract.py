@@ -34,12 +34,14 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 import duckdb
+import polars as pl
 
 from leadkit.config import LeadkitConfig
 from leadkit.engine.http import make_session
 from leadkit.engine.lock import RunLock
 from leadkit.errors import LeadkitError, SourceError, WarehouseError
 from leadkit.redact import Redactor
+from leadkit.storage.types import quote_ident
 from leadkit.storage.warehouse import (
     UpsertCounts,
     Warehouse,
@@ -99,6 +101,7 @@ class SourceResult:
     updated: int = 0
     unchanged: int = 0
     rejects: int = 0
+    vanished: int = 0
     requests: int = 0
     retries: int = 0
     cursor_before: str | None = None
@@ -110,6 +113,9 @@ class SourceResult:
     _done: set[int] = field(default_factory=set, repr=False)
     _next: int = field(default=0, repr=False)
     _cursors: dict[int, str | None] = field(default_factory=dict, repr=False)
+    # full-scan sources: ids seen per table, to find the leads that vanished
+    _seen: dict[str, list[pl.Series]] = field(default_factory=dict, repr=False)
+    _scan_stable: bool = field(default=True, repr=False)
 
     @property
     def leads_per_s(self) -> float:
@@ -214,7 +220,11 @@ class PageWriter:
         con = self._conn()
         con.execute(sql, list(params))
 
-    def commit_batch(self, items: Sequence[tuple[TableSpec, Page, SourceResult, str]]) -> None:
+    def commit_batch(
+        self,
+        items: Sequence[tuple[TableSpec, Page, SourceResult, str]],
+        full_scan_sources: frozenset[str] = frozenset(),
+    ) -> None:
         """Upsert pages with their rejects, cursors and run counters in one transaction.
 
         The writer batches whatever pages are waiting (see ``BATCH_ROWS``) so the cost of
@@ -226,6 +236,7 @@ class PageWriter:
         con.execute("BEGIN TRANSACTION")
         try:
             for spec, page, result, system in items:
+                full_scan = result.name in full_scan_sources
                 t = pending.get(result.name) or _Tentative.of(result)
                 pending[result.name] = t
                 counts = UpsertCounts()
@@ -240,6 +251,8 @@ class PageWriter:
                     run_id=self.run_id,
                 )
                 t.add(page, counts)
+                if full_scan:
+                    t.see(spec, page)
             now = datetime.now(UTC)
             for name, t in pending.items():
                 result = t.result
@@ -274,6 +287,50 @@ class PageWriter:
         for t in pending.values():
             t.apply()
 
+    def mark_vanished(self, source: Source, result: SourceResult) -> None:
+        """After a complete, stable full scan: flag rows the scan did not see as vanished
+        (``_vanished_at``), and clear the flag on rows that came back."""
+        con = self._conn()
+        now = datetime.now(UTC)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            vanished = 0
+            for spec in type(source).tables:
+                id_col = quote_ident(spec.key[-1])
+                table = quote_ident(spec.name)
+                parts = result._seen.get(spec.name, [])
+                seen = (
+                    pl.concat(parts).unique().to_frame("id")
+                    if parts
+                    else pl.DataFrame({"id": []}, schema={"id": pl.String})
+                )
+                con.register("_seen", seen)
+                try:
+                    rows = con.execute(
+                        f"UPDATE {table} SET _vanished_at = ? WHERE _source = ? "
+                        f"AND _vanished_at IS NULL AND CAST({id_col} AS VARCHAR) NOT IN "
+                        "(SELECT id FROM _seen)",
+                        [now, result.name],
+                    ).fetchall()
+                    vanished += int(rows[0][0]) if rows else 0
+                    con.execute(
+                        f"UPDATE {table} SET _vanished_at = NULL WHERE _source = ? "
+                        f"AND _vanished_at IS NOT NULL AND CAST({id_col} AS VARCHAR) IN "
+                        "(SELECT id FROM _seen)",
+                        [result.name],
+                    ).fetchall()
+                finally:
+                    con.unregister("_seen")
+            con.execute(
+                "UPDATE _runs SET leads_vanished = ? WHERE run_id = ? AND source = ?",
+                [vanished, self.run_id, result.name],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        result.vanished = vanished
+
     def close(self) -> None:
         """Release the file and stop the thread."""
         self.release()
@@ -295,6 +352,7 @@ class _Tentative:
     updated: int = 0
     unchanged: int = 0
     rejects: int = 0
+    seen: dict[str, list[pl.Series]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, result: SourceResult) -> _Tentative:
@@ -317,8 +375,20 @@ class _Tentative:
         self.unchanged += counts.unchanged
         self.rejects += len(page.rejects)
 
+    def see(self, spec: TableSpec, page: Page) -> None:
+        """Remember the ids a full-scan page contained (valid rows and rejects)."""
+        id_col = spec.key[-1]
+        ids: list[pl.Series] = self.seen.setdefault(spec.name, [])
+        if page.frame is not None and page.frame.height:
+            ids.append(page.frame.get_column(id_col).cast(pl.String))
+        rejected = [r.record_id for r in page.rejects if r.record_id]
+        if rejected:
+            ids.append(pl.Series(id_col, rejected, pl.String))
+
     def apply(self) -> None:
         r = self.result
+        for table, ids in self.seen.items():
+            r._seen.setdefault(table, []).extend(ids)
         r._done = {s for s in self.done if s >= self.nxt}
         r._cursors = {s: c for s, c in self.cursors.items() if s >= self.nxt}
         r._next = self.nxt
@@ -402,6 +472,7 @@ async def extract(
                     async for page in source.pages(ctx):
                         await queue.put((source, page))
                     res.status = "interrupted" if stop.is_set() else "success"
+                    res._scan_stable = ctx.scan_stable
                     res.requests, res.retries = ctx.stats["requests"], ctx.stats["retries"]
                 except SourceError as exc:
                     res.requests, res.retries = ctx.stats["requests"], ctx.stats["retries"]
@@ -414,6 +485,8 @@ async def extract(
                     res.status = "failed"
                     res.error = redactor.scrub(f"{source.name}: {type(exc).__name__}: {exc}")
                     log.exception("%s: unexpected error", source.name)
+
+        full_scan_names = frozenset(s.name for s in selected if type(s).full_scan)
 
         async def consume() -> None:
             specs = {s.name: {t.name: t for t in type(s).tables} for s in selected}
@@ -437,7 +510,7 @@ async def extract(
                     for src, page in (i for i in items if i is not None)
                 ]
                 if batch:
-                    await writer.call(writer.commit_batch, batch)
+                    await writer.call(writer.commit_batch, batch, full_scan_names)
                     for name in {b[2].name for b in batch}:
                         progress.advance(name, results[name])
                 if done:
@@ -463,6 +536,17 @@ async def extract(
             for t in [*producers, consumer]:
                 t.cancel()
             raise
+        for source in selected:
+            res = results[source.name]
+            if type(source).full_scan and res.status == "success":
+                if res._scan_stable:
+                    await writer.call(writer.mark_vanished, source, res)
+                else:
+                    log.warning(
+                        "%s: the server's totals changed during the scan; leads missing from "
+                        "it are not marked vanished this run (the next run will decide)",
+                        source.name,
+                    )
         for res in results.values():
             res.seconds = time.monotonic() - res.started
         await writer.call(_finish_run, writer, run_id, list(results.values()))

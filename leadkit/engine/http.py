@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import orjson
@@ -54,6 +54,23 @@ class Response:
     def json(self) -> Any:
         """The body parsed as JSON."""
         return orjson.loads(self.body)
+
+
+class RequestAuth(Protocol):
+    """Per-request credentials that can be renewed (e.g. a bearer token).
+
+    :class:`HttpClient` asks for :meth:`headers` before every attempt, and on a 401 calls
+    :meth:`refresh` with the headers that failed, then replays the request once.
+    Implementations must make concurrent refreshes single-flight.
+    """
+
+    async def headers(self) -> dict[str, str]:
+        """Headers to send with the next attempt."""
+        ...
+
+    async def refresh(self, failed: Mapping[str, str]) -> None:
+        """Renew the credentials after ``failed`` was rejected (no-op if already renewed)."""
+        ...
 
 
 class TransientHTTPError(Exception):
@@ -127,6 +144,9 @@ class HttpClient:
         stats: a dict whose ``requests`` and ``retries`` counters this client increments.
         request_id: optional callable giving a request id per attempt, sent as the header
             named ``request_id_header`` and quoted in errors.
+        auth: renewable per-request credentials (a 401 renews them once and replays).
+        is_auth_error: classifies other responses as credential errors (e.g. OviPro's 404
+            ``INVALID_API_KEY``): never retried, raised as :class:`SourceAuthError`.
     """
 
     def __init__(
@@ -141,6 +161,8 @@ class HttpClient:
         request_id: Callable[[], str] | None = None,
         request_id_header: str = "Request-ID",
         stats: dict[str, int] | None = None,
+        auth: RequestAuth | None = None,
+        is_auth_error: Callable[[int, bytes], bool] | None = None,
     ) -> None:
         self.session = session
         self.source = source
@@ -153,6 +175,8 @@ class HttpClient:
         self.request_id = request_id
         self.request_id_header = request_id_header
         self.stats = stats if stats is not None else {"requests": 0, "retries": 0}
+        self.auth = auth
+        self.is_auth_error = is_auth_error
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -200,7 +224,7 @@ class HttpClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._once(method, url, params, json, headers)
+                    return await self._authenticated(method, url, params, json, headers)
         except TransientHTTPError as exc:
             last = exc
         assert last is not None
@@ -218,6 +242,27 @@ class HttpClient:
         if params:
             full = full.update_query(params)
         return self.redactor.url(str(full))
+
+    async def _authenticated(
+        self,
+        method: str,
+        url: str,
+        params: Params | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+    ) -> Response:
+        if self.auth is None:
+            return await self._once(method, url, params, json, headers)
+        creds = await self.auth.headers()
+        try:
+            return await self._once(method, url, params, json, {**(headers or {}), **creds})
+        except SourceAuthError as exc:
+            if exc.status != 401:
+                raise
+            # The token may have expired in flight: renew once (single-flight), then replay.
+            await self.auth.refresh(creds)
+            creds = await self.auth.headers()
+            return await self._once(method, url, params, json, {**(headers or {}), **creds})
 
     async def _once(
         self,
@@ -253,7 +298,10 @@ class HttpClient:
         message = f"HTTP {status} on {method} {shown}{rid_note}: {detail}"
         if status in RETRY_STATUSES:
             raise TransientHTTPError(message, status=status, retry_after=_retry_after(resp_headers))
-        cls = SourceAuthError if status in (401, 403) else SourceError
+        auth_error = status in (401, 403) or (
+            self.is_auth_error is not None and self.is_auth_error(status, body)
+        )
+        cls = SourceAuthError if auth_error else SourceError
         hint = (
             " — check the credentials in the environment variable named in leadkit.toml"
             if cls is SourceAuthError

@@ -121,9 +121,14 @@ def _kpro(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_ref")
 
 
+def _vanished(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("ALTER TABLE _runs ADD COLUMN IF NOT EXISTS leads_vanished BIGINT DEFAULT 0")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: _runs, _state, _rejects", _core),
     Migration(2, "KPro Marketing: kpro_leads and reference tables", _kpro),
+    Migration(3, "_runs.leads_vanished for full-scan sources", _vanished),
 )
 
 

@@ -107,6 +107,8 @@ class RunContext:
         on_total: call with the number of records expected, once known (for progress).
         stats: request counters (``requests``, ``retries``) the HTTP client keeps up to date.
         cpu_slots: shared by all sources of a run; see :meth:`cpu`.
+        scan_stable: a full-scan source sets this to False when the server's data moved
+            during the scan (totals changed), so no lead is wrongly flagged as vanished.
     """
 
     run_id: str
@@ -120,6 +122,7 @@ class RunContext:
     on_total: Callable[[int], None] = lambda _n: None
     stats: dict[str, int] = field(default_factory=lambda: {"requests": 0, "retries": 0})
     cpu_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    scan_stable: bool = True
     executor: Executor | None = None
 
     async def cpu(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -139,6 +142,10 @@ class Source(ABC):
 
     system: ClassVar[str]
     tables: ClassVar[Sequence[TableSpec]]
+    #: True for APIs that cannot be read incrementally: every run reads everything, and
+    #: after a complete, stable scan the engine flags rows it did not see as vanished
+    #: (their tables need a ``_vanished_at TIMESTAMPTZ`` column).
+    full_scan: ClassVar[bool] = False
 
     def __init__(self, name: str, settings: SourceSettings) -> None:
         self.name = name
