@@ -27,7 +27,7 @@ from leadkit.query.operators import (
     operator_for,
     operator_words,
 )
-from leadkit.query.parse import QueryInput, parse_query_problems
+from leadkit.query.parse import QueryInput, capped, parse_query_problems
 from leadkit.query.tree import Condition, Op, Query, shown_value
 from leadkit.query.values import CONVERTERS
 
@@ -161,7 +161,7 @@ def bind_query(query: Query, catalog: FieldCatalog) -> BoundQuery:
     """  # noqa: E501
     bound, problems = bind_query_problems(query, catalog)
     if problems:
-        raise QueryError(problems)
+        raise QueryError(capped(problems))
     return bound
 
 
@@ -245,7 +245,7 @@ def compile_query(
     )
     bound, more = bind_query_problems(parsed, catalog)
     if problems or more:
-        raise QueryError(problems + more)
+        raise QueryError(capped(problems + more))
     return bound
 
 
@@ -259,7 +259,8 @@ def _bind_condition(
         parent = catalog.lookup(c.path[:-1])
         if parent is not None and parent.type is not FieldType.STRUCT:
             words = operator_words(extensions=extensions)
-            message = f"unknown operator {c.path[-1]!r} in {where}; allowed: {', '.join(words)}"
+            op = short_repr(c.path[-1], 40)
+            message = f"unknown operator {op} in {where}; allowed: {', '.join(words)}"
             raise QueryError([QueryProblem(c.param, shown, message, words)])
     value = None if c.op in (Op.NULL, Op.NOTNULL) else shown
     field = catalog.resolve(c.path, c.param, value, usage="filter", text=c.text)

@@ -226,14 +226,14 @@ class FieldCatalog:
         field = self.lookup(path)
         if field is not None and (usage == "fields" or field.path in allowed):
             return field
-        dotted = ".".join(path)
+        dotted = short_repr(".".join(path), 60)
         children = [f.path for f in self.children(path) if usage == "fields" or f.path in allowed]
         verb = {"filter": "filter on", "sort": "sort by", "fields": "select"}[usage]
         if children and (field is None or field.type is FieldType.STRUCT):
-            message = f"{dotted!r} is a struct in {where}; {verb} one of its fields: "
+            message = f"{dotted} is a struct in {where}; {verb} one of its fields: "
             raise QueryError([QueryProblem(param, shown, message + _listing(children), allowed)])
         if field is None:
-            message = f"unknown field {dotted!r} in {where}; " + self._suggest(path, allowed)
+            message = f"unknown field {dotted} in {where}; " + self._suggest(path, allowed)
         else:
             message = f"cannot {verb} {field.path!r} ({field.noun}) in {where}"
             message += "; allowed: " + _listing(allowed)

@@ -27,13 +27,51 @@ from leadkit.errors import QueryError, QueryProblem, short_repr
 from leadkit.query.operators import EXTENSION_OPS, operator_words
 from leadkit.query.tree import Condition, Op, Query, SortKey, shown_value
 
-__all__ = ["MAX_PAGE", "QueryInput", "parse_query", "parse_query_problems"]
+__all__ = [
+    "MAX_FIELDS",
+    "MAX_LIST_VALUES",
+    "MAX_NAME_LENGTH",
+    "MAX_PAGE",
+    "MAX_PARAMETERS",
+    "MAX_PROBLEMS",
+    "MAX_QUERY_LENGTH",
+    "MAX_SORT_KEYS",
+    "MAX_VALUE_LENGTH",
+    "QueryInput",
+    "capped",
+    "parse_query",
+    "parse_query_problems",
+]
 
 QueryInput = str | Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]]
 """A URL query string, a mapping (values may be lists), or (name, value) pairs."""
 
 MAX_PAGE = 1_000_000_000
 """The largest page number accepted (keeps offsets inside 64 bits)."""
+
+MAX_QUERY_LENGTH = 1_048_576
+"""The longest query accepted, in characters (names and values together, as written)."""
+
+MAX_PARAMETERS = 1000
+"""The most ``name=value`` parameters in one query (each ``field[]=`` value counts)."""
+
+MAX_LIST_VALUES = 10_000
+"""The most values in one ``in``/``notin`` list or bracket list."""
+
+MAX_VALUE_LENGTH = 65_536
+"""The longest single value, in characters (each item of a list counts on its own)."""
+
+MAX_NAME_LENGTH = 256
+"""The longest parameter name, in characters (``site.code.notin`` is 15)."""
+
+MAX_SORT_KEYS = 32
+"""The most fields in ``sort=``."""
+
+MAX_FIELDS = 256
+"""The most fields in ``fields=``."""
+
+MAX_PROBLEMS = 50
+"""Problems reported in one error; past this, one more says how many were left out."""
 
 _WHOLE = re.compile(r"-?[0-9]+")
 _DIGITS = 19
@@ -92,8 +130,67 @@ def parse_query(
         extensions=extensions,
     )
     if problems:
-        raise QueryError(problems)
+        raise QueryError(capped(problems))
     return parsed
+
+
+def capped(problems: list[QueryProblem]) -> list[QueryProblem]:
+    """The first :data:`MAX_PROBLEMS` problems, and one saying how many more there were.
+
+    Example:
+        >>> many = [QueryProblem(f"f{i}", "1", f"unknown field 'f{i}'") for i in range(60)]
+        >>> capped(many)[-1].message
+        '… and 10 more problems (at most 50 are listed)'
+    """
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    more = len(problems) - MAX_PROBLEMS
+    message = f"… and {more} more problems (at most {MAX_PROBLEMS} are listed)"
+    return [*problems[:MAX_PROBLEMS], QueryProblem("query", "", message)]
+
+
+def _too_big(query: QueryInput) -> QueryProblem | None:
+    """The query is over :data:`MAX_QUERY_LENGTH` or :data:`MAX_PARAMETERS` (checked first,
+    before any work, so a huge query costs little)."""
+    if isinstance(query, str):
+        length = len(query)
+        count = len(query.split("&")) - query.split("&").count("") if length else 0
+    elif isinstance(query, Mapping):
+        items = [(k, [v] if isinstance(v, str) else list(v)) for k, v in query.items()]
+        length = sum(len(k) + len(x) + 2 for k, vs in items for x in vs)
+        count = sum(len(vs) for _, vs in items)
+    else:
+        pairs = list(query)
+        length = sum(len(k) + len(v) + 2 for k, v in pairs)
+        count = len(pairs)
+    if length > MAX_QUERY_LENGTH:
+        message = f"the query is {length:,} characters long; the maximum is {MAX_QUERY_LENGTH:,}"
+        return QueryProblem("query", "", message)
+    if count > MAX_PARAMETERS:
+        message = (
+            f"the query has {count:,} parameters; the maximum is {MAX_PARAMETERS:,} "
+            f"(for a long list use field.in=a,b,c: up to {MAX_LIST_VALUES:,} values)"
+        )
+        return QueryProblem("query", "", message)
+    return None
+
+
+def _check_length(key: str, value: str, what: str = "") -> None:
+    if len(value) > MAX_VALUE_LENGTH:
+        shown = short_repr(shown_value(key, value), 40)
+        message = (
+            f"{key}={shown} {what}is {len(value):,} characters long; "
+            f"a value may be at most {MAX_VALUE_LENGTH:,}"
+        )
+        _fail(key, value[:80], message)
+
+
+def _check_list(key: str, values: Sequence[str]) -> None:
+    if len(values) > MAX_LIST_VALUES:
+        message = f"{key} lists {len(values):,} values; the maximum is "
+        _fail(key, "", message + f"{MAX_LIST_VALUES:,} (split the query)")
+    for value in values:
+        _check_length(key, value, "has a value that ")
 
 
 def parse_query_problems(
@@ -120,10 +217,18 @@ def parse_query_problems(
     words = set(operator_words(extensions=extensions))
     problems: list[QueryProblem] = []
     slots: dict[tuple[object, ...], _Slot] = {}
+    empty = Query((), sort, 1, default_size, None, extensions)
+    too_big = _too_big(query)
+    if too_big is not None:
+        return empty, [too_big]
+    pairs = _pairs(query)
 
-    for key, value in _pairs(query):
+    for key, value in pairs:
         name = key.removesuffix("[]")
         try:
+            if len(key) > MAX_NAME_LENGTH:
+                message = f"parameter name {short_repr(key, 60)} is {len(key):,} characters long"
+                _fail(key[:60], "", f"{message}; the maximum is {MAX_NAME_LENGTH}")
             if key in ignore or name in ignore:
                 continue
             if name in controls:
@@ -160,6 +265,7 @@ def parse_query_problems(
         key, value = slot.key, slot.values[0]
         try:
             if slot.kind == "bracket":
+                _check_list(key, slot.values)
                 conditions.append(Condition(slot.path, slot.op, tuple(slot.values), key, True))
             elif len(slot.values) > 1:
                 _repeated(slot)
@@ -230,7 +336,10 @@ def _condition(slot: _Slot, value: str) -> Condition:
     if op in (Op.IN, Op.NOTIN):
         if not value:
             _fail(key, value, f"{key}='' needs at least one value, e.g. {key}=1,2")
-        return Condition(slot.path, op, tuple(value.split(",")), key)
+        values = value.split(",")
+        _check_list(key, values)
+        return Condition(slot.path, op, tuple(values), key)
+    _check_length(key, value)
     if op in EXTENSION_OPS:
         flag = value.lower()
         if flag == "false":
@@ -277,8 +386,14 @@ def _size(value: str, max_size: int) -> int:
 
 def _sort_keys(text: str, param: str, *, signs: bool = True) -> tuple[SortKey, ...]:
     """Split ``-site.id,createdAt`` (or a ``fields`` list when ``signs`` is False)."""
+    _check_length(param, text)
+    items = text.split(",")
+    most = MAX_SORT_KEYS if signs else MAX_FIELDS
+    if len(items) > most:
+        message = f"{param}= names {len(items):,} fields; the maximum is {most}"
+        _fail(param, text[:80], message)
     keys = []
-    for written in text.split(","):
+    for written in items:
         item = written.strip()
         descending = signs and item.startswith("-")
         if signs and item.startswith(("-", "+")):

@@ -12,8 +12,10 @@ Every route needs ``api_key=<[serve] api_key>`` in the query string (unless the 
 started with ``no_auth``); a missing or wrong key gets 401 ``{"message": "Unauthenticated."}``.
 A bad query gets 400 with ``QueryError.to_dict()``: ``{"message": ..., "errors": {param:
 [...]}}``; an unknown table or path 404 and another method 405, in the same JSON shape.
-Each request reads the warehouse in its own short read-only connection, in a worker thread,
-so the server keeps answering while an extract writes.
+Requests read the warehouse through one :class:`~leadkit.serve.reader.SharedReader`: a
+read-only connection kept open between requests (each request gets a cursor of it, in a
+worker thread, so the event loop never waits for DuckDB), given up while an extract waits to
+write, so the server keeps answering while an extract writes.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 from urllib.parse import parse_qsl, quote
 
 import orjson
@@ -30,10 +34,11 @@ from aiohttp import web
 from leadkit.errors import QueryError, WarehouseBusyError, WarehouseError
 from leadkit.serve.encoding import rows_json
 from leadkit.serve.envelope import AUTH_PARAM, page_links, pagination
-from leadkit.storage.queries import UnknownTableError, list_tables, run_query
+from leadkit.serve.reader import SharedReader
+from leadkit.storage.queries import UnknownTableError, query_table
 from leadkit.storage.warehouse import Warehouse
 
-__all__ = ["KPRO_PATH", "KPRO_TABLE", "create_app"]
+__all__ = ["DEFAULT_THREADS", "KPRO_PATH", "KPRO_TABLE", "READER", "create_app"]
 
 log = logging.getLogger("leadkit.serve")
 
@@ -42,11 +47,17 @@ KPRO_PATH = "/api/bulk/open/leads"
 
 KPRO_TABLE = "kpro_leads"
 
-_WAREHOUSE = web.AppKey("warehouse", Warehouse)
+DEFAULT_THREADS = 8
+"""Worker threads running queries (DuckDB and the JSON encoding release the GIL)."""
+
+READER = web.AppKey("reader", SharedReader)
+"""The app's :class:`~leadkit.serve.reader.SharedReader` (``app[READER]``)."""
+_POOL = web.AppKey("pool", ThreadPoolExecutor)
 _API_KEY = web.AppKey("api_key", str)
 _ENDPOINTS = f"GET /api/tables, /api/{{table}} or {KPRO_PATH}"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> web.Response:
@@ -56,7 +67,11 @@ def _json(status: int, body: object, headers: dict[str, str] | None = None) -> w
 
 
 def create_app(
-    warehouse: Warehouse, *, api_key: str | None, no_auth: bool = False
+    warehouse: Warehouse,
+    *,
+    api_key: str | None,
+    no_auth: bool = False,
+    threads: int = DEFAULT_THREADS,
 ) -> web.Application:
     """The application serving ``warehouse``.
 
@@ -64,6 +79,7 @@ def create_app(
         warehouse: the warehouse to read.
         api_key: the key clients must send as ``api_key``.
         no_auth: serve without a key (only when ``api_key`` is None; for local use).
+        threads: worker threads running the queries.
 
     Raises:
         ValueError: no ``api_key`` and not ``no_auth``, or both.
@@ -71,12 +87,29 @@ def create_app(
     if (api_key is None) != no_auth:
         raise ValueError("give exactly one of api_key or no_auth=True")
     app = web.Application(middlewares=[_guard])
-    app[_WAREHOUSE] = warehouse
+    app[READER] = SharedReader(warehouse)
+    app[_POOL] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="leadkit-serve")
     app[_API_KEY] = api_key or ""
+    app.on_startup.append(_start)
+    app.on_cleanup.append(_stop)
     app.router.add_get("/api/tables", _tables)
     app.router.add_get(KPRO_PATH, _kpro)
     app.router.add_get("/api/{table}", _table)
     return app
+
+
+async def _start(app: web.Application) -> None:
+    app[READER].start()
+
+
+async def _stop(app: web.Application) -> None:
+    await asyncio.get_running_loop().run_in_executor(None, app[READER].close)
+    app[_POOL].shutdown(wait=False)
+
+
+async def _in_pool(request: web.Request, fn: Callable[[], T]) -> T:
+    """Run ``fn`` in a worker thread: the event loop never waits for DuckDB."""
+    return await asyncio.get_running_loop().run_in_executor(request.app[_POOL], fn)
 
 
 @web.middleware
@@ -108,14 +141,8 @@ def _pairs(request: web.Request) -> list[tuple[str, str]]:
 
 
 async def _tables(request: web.Request) -> web.Response:
-    warehouse = request.app[_WAREHOUSE]
-
-    def read() -> list[str]:
-        with warehouse.reading() as con:
-            return list_tables(con)
-
     try:
-        tables = await asyncio.to_thread(read)
+        tables = await _in_pool(request, request.app[READER].tables)
     except WarehouseError as exc:
         return _unavailable(exc)
     base = f"{request.scheme}://{request.host}/api/"
@@ -132,30 +159,42 @@ async def _kpro(request: web.Request) -> web.Response:
 
 
 async def _page(request: web.Request, table: str, *, camel: bool) -> web.Response:
-    warehouse = request.app[_WAREHOUSE]
+    reader = request.app[READER]
     raw = request.rel_url.raw_query_string
     base = f"{request.scheme}://{request.host}{request.path}"
 
     def work() -> bytes:
-        result = run_query(warehouse, raw, table, ignore=(AUTH_PARAM,))
-        counts = pagination(
-            page=result.page, size=result.size, total=result.total, rows=result.frame.height
-        )
-        links = page_links(base, _pairs(request), result.page, result.pages)
-        return b"".join(
-            (
-                b'{"data":',
-                rows_json(result.frame, camel=camel),
-                b',"pagination":',
-                orjson.dumps(counts),
-                b',"links":',
-                orjson.dumps(links),
-                b"}",
+        pairs = _pairs(request)
+        key = (table, camel, base, tuple(p for p in pairs if p[0] != AUTH_PARAM))
+        with reader.cursor() as cur:
+            # What the open connection answered stays true while it is open (see reader.py).
+            memo = reader.memo
+            body: bytes | None = memo.get(key)
+            if body is not None:
+                return body
+            result = query_table(
+                cur, raw, table, ignore=(AUTH_PARAM,), directory=reader.directory, counts=memo
             )
-        )
+            counts = pagination(
+                page=result.page, size=result.size, total=result.total, rows=result.frame.height
+            )
+            links = page_links(base, pairs, result.page, result.pages)
+            body = b"".join(
+                (
+                    b'{"data":',
+                    rows_json(result.frame, camel=camel),
+                    b',"pagination":',
+                    orjson.dumps(counts),
+                    b',"links":',
+                    orjson.dumps(links),
+                    b"}",
+                )
+            )
+            memo[key] = body
+            return body
 
     try:
-        body = await asyncio.to_thread(work)
+        body = await _in_pool(request, work)
     except UnknownTableError as exc:
         return _json(404, exc.to_dict())
     except QueryError as exc:

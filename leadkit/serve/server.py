@@ -17,12 +17,26 @@ from aiohttp import web
 
 from leadkit.config import ServeSettings, WarehouseSettings, find_config_path, parse_config
 from leadkit.errors import ConfigError, ConfigProblem
+from leadkit.query.parse import MAX_QUERY_LENGTH
 from leadkit.redact import Redactor
 from leadkit.serve.access import ACCESS_LOGGER, access_logger_class
-from leadkit.serve.app import create_app
+from leadkit.serve.app import DEFAULT_THREADS, READER, create_app
+from leadkit.serve.reader import SharedReader
 from leadkit.storage.warehouse import Warehouse
 
-__all__ = ["MIN_KEY_LENGTH", "QueryServer", "ServeConfig", "serve_forever", "serve_settings"]
+__all__ = [
+    "MAX_REQUEST_LINE",
+    "MIN_KEY_LENGTH",
+    "QueryServer",
+    "ServeConfig",
+    "serve_forever",
+    "serve_settings",
+]
+
+MAX_REQUEST_LINE = MAX_QUERY_LENGTH + 65_536
+"""The longest request line read (``GET /api/...?query HTTP/1.1``): a query string up to
+:data:`~leadkit.query.parse.MAX_QUERY_LENGTH` characters as sent (and somewhat over, to say
+so in JSON); longer lines get aiohttp's plain 400 without being read further."""
 
 MIN_KEY_LENGTH = 16
 """Shortest ``[serve] api_key`` accepted (short keys are guessable and hard to mask)."""
@@ -119,6 +133,10 @@ class QueryServer:
         host: the address to bind (default 127.0.0.1).
         port: the port (0 = any free port; see :attr:`base_url` once started).
         access_log: where to write one line per request (None: no access log).
+        threads: worker threads running the queries.
+
+    Attributes:
+        reader: the warehouse connection shared by the requests (``opens``, ``yields``).
     """
 
     def __init__(
@@ -130,8 +148,10 @@ class QueryServer:
         host: str = "127.0.0.1",
         port: int = 0,
         access_log: logging.Logger | None = ACCESS_LOGGER,
+        threads: int = DEFAULT_THREADS,
     ) -> None:
-        self.app = create_app(warehouse, api_key=api_key, no_auth=no_auth)
+        self.app = create_app(warehouse, api_key=api_key, no_auth=no_auth, threads=threads)
+        self.reader: SharedReader = self.app[READER]
         self.host = host
         self.port = port
         self.base_url = ""
@@ -140,6 +160,9 @@ class QueryServer:
             access_log=access_log,
             access_log_class=access_logger_class(Redactor([api_key or ""])),
             handle_signals=False,
+            # A query may be up to MAX_QUERY_LENGTH characters (aiohttp's default is 8 KiB),
+            # so an over-long query gets the query layer's JSON error, not a bare 400.
+            max_line_size=MAX_REQUEST_LINE,
         )
 
     async def __aenter__(self) -> QueryServer:

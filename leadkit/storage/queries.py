@@ -7,6 +7,10 @@ One call reads one table (or view) in one short read-only connection:
    its snake_case name or the camelCase the APIs use);
 2. the query string is parsed and bound against it (every problem reported at once);
 3. the count of matching rows and the requested page are read with ``?`` parameters only.
+   On a base table the page is read in two steps ("late materialisation"): the ``rowid``s
+   of the page are found sorting only the sort columns, then just those rows are read
+   whole. Sorting wide rows (many STRUCT columns) costs several times more than the
+   query's filters, so this is what keeps a page of a million-row table fast.
 
 Defaults: ``sort=-createdAt`` when the table has a ``created_at`` column (as KPro does),
 otherwise none; then a tiebreak on the table's key columns (its primary key, ``source,
@@ -35,9 +39,9 @@ Example:
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 import polars as pl
@@ -53,6 +57,7 @@ __all__ = [
     "DEFAULT_SIZE",
     "HIDDEN_COLUMNS",
     "MAX_SIZE",
+    "CountMemo",
     "QueryResult",
     "TableDirectory",
     "TableInfo",
@@ -110,6 +115,7 @@ class TableInfo:
         columns: its top-level columns, in order.
         default_sort: the sort used when the query gives none (``-created_at`` or None).
         tiebreak: key fields appended ascending to every sort.
+        base_table: a table rather than a view (its rows have a ``rowid``).
     """
 
     name: str
@@ -117,6 +123,7 @@ class TableInfo:
     columns: tuple[str, ...]
     default_sort: str | None
     tiebreak: tuple[str, ...]
+    base_table: bool = False
 
 
 @dataclass(frozen=True, repr=False)
@@ -184,10 +191,27 @@ def _primary_keys(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
     return {**_VIEW_KEYS, **keys}
 
 
+def _base_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    frame = con.sql(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_type = 'BASE TABLE'"
+    ).pl()
+    return frozenset(str(n) for n in frame["table_name"].to_list())
+
+
+class CountMemo(Protocol):
+    """Where :func:`query_table` may remember totals: a dict, or the server's LRU."""
+
+    def get(self, key: Hashable) -> Any: ...
+
+    def __setitem__(self, key: Hashable, value: int) -> None: ...
+
+
 @dataclass(frozen=True)
 class _Snapshot:
     tables: tuple[str, ...]
     keys: dict[str, tuple[str, ...]]
+    base: frozenset[str]
 
 
 class TableDirectory:
@@ -196,15 +220,36 @@ class TableDirectory:
     Listing tables costs as much as a small query, so a long-lived reader (``leadkit
     serve``) keeps the list and reads it again only when a name is not in it, or a table
     in it has gone.
+
+    Args:
+        keep_info: also remember each table's :class:`TableInfo` (its columns and field
+            catalog). Only for a directory that lives as long as one open connection: the
+            schema cannot change while a reader holds the file, but can between opens.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_info: bool = False) -> None:
         self._snapshot: _Snapshot | None = None
+        self._keep_info = keep_info
+        self._infos: dict[str, TableInfo] = {}
 
     def refresh(self, con: duckdb.DuckDBPyConnection) -> _Snapshot:
         """Read the names and keys again."""
-        self._snapshot = _Snapshot(tuple(list_tables(con)), _primary_keys(con))
+        self._snapshot = _Snapshot(tuple(list_tables(con)), _primary_keys(con), _base_tables(con))
+        self._infos.clear()
         return self._snapshot
+
+    def is_base_table(self, table: str) -> bool:
+        """Whether ``table`` is a table (not a view), as last read."""
+        return self._snapshot is not None and table in self._snapshot.base
+
+    def info(self, table: str) -> TableInfo | None:
+        """The remembered :class:`TableInfo` of ``table`` (with ``keep_info`` only)."""
+        return self._infos.get(table)
+
+    def remember(self, info: TableInfo) -> None:
+        """Keep ``info`` for later queries (with ``keep_info`` only)."""
+        if self._keep_info:
+            self._infos[info.name] = info
 
     def find(self, con: duckdb.DuckDBPyConnection, table: str, *, fresh: bool = False) -> str:
         """The table's name as the warehouse spells it (matched ignoring case).
@@ -254,6 +299,9 @@ def table_info(
     """
     directory = directory or TableDirectory()
     name = directory.find(con, table)
+    known = directory.info(name)
+    if known is not None:
+        return known
     try:
         schema = con.sql(f"SELECT * FROM {quote_identifier(name)} LIMIT 0").pl().schema
     except duckdb.CatalogException:  # dropped since the directory was read
@@ -265,7 +313,9 @@ def table_info(
     sortable = [f.path for f in catalog if f.sortable]
     keys = directory.keys(name)
     tiebreak = keys if keys and all(k in sortable for k in keys) else tuple(sortable[:1])
-    return TableInfo(name, catalog, columns, default_sort, tiebreak)
+    info = TableInfo(name, catalog, columns, default_sort, tiebreak, directory.is_base_table(name))
+    directory.remember(info)
+    return info
 
 
 def query_table(
@@ -276,6 +326,7 @@ def query_table(
     size: int | None = None,
     ignore: Collection[str] = (),
     directory: TableDirectory | None = None,
+    counts: CountMemo | None = None,
 ) -> QueryResult:
     """Run ``query`` against ``table`` on an open connection (count and page, same snapshot).
 
@@ -288,6 +339,9 @@ def query_table(
         size: page size when the query gives no ``size=`` (default 100, at most 1000).
         ignore: parameter names to skip (the HTTP server skips ``api_key``).
         directory: remembered table names and keys (default: read them now).
+        counts: remembered totals by table and filters, read and filled here (a client
+            paging through a result asks for the same count on every page). Only for a
+            mapping that lives as long as one open connection, like ``keep_info``.
 
     Raises:
         UnknownTableError: ``table`` does not exist.
@@ -321,15 +375,25 @@ def query_table(
         if bound.fields is None and hidden and len(hidden) < len(info.columns):
             select = f"* EXCLUDE ({', '.join(quote_identifier(c) for c in hidden)})"
         order = f" ORDER BY {parts.order_by}" if parts.order_by else ""
-        counted = con.sql(
-            f"SELECT count(*) AS n FROM {source} WHERE {parts.where}", params=parts.params
-        ).pl()
-        total = int(counted["n"][0])
-        if bound.offset < total:
-            frame = con.sql(
-                f"SELECT {select} FROM {source} WHERE {parts.where}{order} LIMIT ? OFFSET ?",
-                params=[*parts.params, bound.size, bound.offset],
+        count_key = (info.name, parts.where, *parts.params)
+        known = None if counts is None else counts.get(count_key)
+        if known is None:
+            counted = con.sql(
+                f"SELECT count(*) AS n FROM {source} WHERE {parts.where}", params=parts.params
             ).pl()
+            total = int(counted["n"][0])
+            if counts is not None:
+                counts[count_key] = total
+        else:
+            total = known
+        if bound.offset < total:
+            if info.base_table and "rowid" not in info.columns:
+                # Late materialisation: sort only the sort columns, then read the page's rows.
+                page = f"SELECT rowid FROM {source} WHERE {parts.where}{order} LIMIT ? OFFSET ?"
+                sql = f"SELECT {select} FROM {source} WHERE rowid IN ({page}){order}"
+            else:
+                sql = f"SELECT {select} FROM {source} WHERE {parts.where}{order} LIMIT ? OFFSET ?"
+            frame = con.sql(sql, params=[*parts.params, bound.size, bound.offset]).pl()
         else:  # past the end: no rows, but the columns of a real page
             frame = con.sql(f"SELECT {select} FROM {source} LIMIT 0").pl()
     except duckdb.Error as exc:

@@ -290,7 +290,8 @@ class Warehouse:
         return self.sql(
             "SELECT run_id, source, system, mode, status, started_at, ended_at, "
             "round(epoch(ended_at) - epoch(started_at), 2) AS seconds, pages, records, "
-            "leads_inserted, leads_updated, leads_unchanged, leads_vanished, rejects, retries, error "
+            "leads_inserted, leads_updated, leads_unchanged, leads_vanished, rejects, retries, "
+            "error "
             "FROM _runs ORDER BY started_at DESC, source LIMIT ?",
             [limit],
         )
