@@ -40,6 +40,7 @@ from leadkit.systems.base import Reject, TableSpec
 
 if TYPE_CHECKING:
     from leadkit.query import QueryInput
+    from leadkit.serve.reader import SharedReader
     from leadkit.storage.queries import QueryResult
 
 __all__ = ["DEFAULT_PATH", "UpsertCounts", "Warehouse", "record_rejects", "upsert_frame"]
@@ -234,6 +235,26 @@ class Warehouse:
                 return frame
             except duckdb.Error as exc:
                 raise WarehouseError(f"SQL failed: {exc}") from exc
+
+    def reader(self) -> SharedReader:
+        """A reader that keeps the file open between queries (for loops and notebooks).
+
+        Each :meth:`query` opens the file (tens of milliseconds); inside
+        ``with wh.reader() as r:`` queries reuse one read-only connection, which steps aside
+        whenever an extract wants to write and after a second idle. Don't run an extract in
+        the same process while it is open.
+
+        Example:
+            >>> import tempfile, os
+            >>> wh = Warehouse(os.path.join(tempfile.mkdtemp(), "w.duckdb"))
+            >>> _ = wh.migrate()
+            >>> with wh.reader() as r:
+            ...     [r.query("size=5", table=t).total for t in ("kpro_leads", "leads")]
+            [0, 0]
+        """
+        from leadkit.serve.reader import SharedReader
+
+        return SharedReader(self)
 
     def query(
         self, query: QueryInput = "", table: str = "leads", *, size: int | None = None
