@@ -35,8 +35,15 @@ test: lint  ## lint, then the whole test suite
 demo: $(STAMP)  ## run the main job against the built-in sandbox APIs
 	$(BIN)/leadkit demo
 
-bench: $(STAMP)  ## run the benchmarks in bench/ (slow; not part of the tests)
-	$(BIN)/python bench/extract.py
+# The dlt baseline gets its own environment: dlt is never a leadkit dependency.
+DLT_VENV := bench/.venv-dlt
+$(DLT_VENV)/.installed: bench/requirements-dlt.txt
+	$(PYTHON) -m venv $(DLT_VENV)
+	$(DLT_VENV)/bin/python -m pip install --quiet -r bench/requirements-dlt.txt
+	@touch $@
+
+bench: $(STAMP) $(DLT_VENV)/.installed  ## run the benchmarks in bench/ (slow, ~20 min; not part of the tests)
+	$(BIN)/python bench/extract.py $(BENCH_ARGS)
 
 docs: $(STAMP)  ## check that the docs cover every command and setting
 	$(BIN)/python -m pytest -q tests/test_docs.py

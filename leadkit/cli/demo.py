@@ -1,8 +1,10 @@
 """``leadkit demo`` and ``leadkit sandbox``: leadkit end to end with no keys and no internet.
 
-The demo starts two KPro sandbox accounts (different datasets and keys) on 127.0.0.1,
-writes ``<dir>/leadkit.toml`` pointing at them, runs the extract with progress, and prints
-what landed. The sandbox keys are public demo values, not secrets.
+The demo starts two KPro sandbox accounts (different datasets and keys) and one OviPro
+sandbox account (incoming and outgoing leads, bearer tokens) on 127.0.0.1, writes
+``<dir>/leadkit.toml`` pointing at them, runs the extract with progress (all three sources
+concurrently), and prints what landed. The sandbox keys and the OviPro demo login are public
+demo values, not secrets.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from leadkit.storage.warehouse import Warehouse
 __all__ = ["run_demo", "serve_sandbox"]
 
 _DEMO_CONFIG = """\
-# Written by `leadkit demo`: two KPro accounts served by the local sandbox.
-# The api_key defaults below are the sandbox's public demo keys, not secrets.
+# Written by `leadkit demo`: two KPro accounts and one OviPro account served by the local
+# sandboxes. The api_key, username and password defaults below are the sandboxes' public
+# demo values, not secrets.
 [warehouse]
 path = "leadkit.duckdb"
 
@@ -41,6 +44,15 @@ base_url = "{url_b}"
 api_key = "${{LEADKIT_DEMO_KPRO_NORTH_KEY:-{key_b}}}"
 page_size = 500
 concurrency = 8
+
+[sources.ovipro_helsinki]
+kind = "ovipro"
+base_url = "{url_c}"
+auth_url = "{auth_c}"
+username = "${{LEADKIT_DEMO_OVIPRO_USERNAME:-{user_c}}}"
+password = "${{LEADKIT_DEMO_OVIPRO_PASSWORD:-{password_c}}}"
+page_size = 100
+concurrency = 8
 """
 
 
@@ -48,17 +60,23 @@ def run_demo(*, directory: Path, leads: int, console: Console) -> int:
     """Run the demo; return the extract's exit code."""
     from leadkit.cli.render import RichProgress
     from leadkit.systems.kpro.simulator import KProSandbox, KProSandboxConfig
+    from leadkit.systems.ovipro.sandbox import OviProSandbox, OviProSandboxConfig
 
     directory.mkdir(parents=True, exist_ok=True)
     cfg_a = KProSandboxConfig(leads=leads, seed=1)
     cfg_b = KProSandboxConfig(leads=max(1, leads // 2), seed=2)
+    cfg_c = OviProSandboxConfig(
+        leads=max(1, leads // 2), outgoing_leads=max(1, leads // 20), seed=3
+    )
     console.print(
         "[bold]leadkit demo[/bold]: starting two KPro sandbox accounts "
-        f"({cfg_a.leads:,} and {cfg_b.leads:,} leads)…"
+        f"({cfg_a.leads:,} and {cfg_b.leads:,} leads) and one OviPro account "
+        f"({cfg_c.leads:,} incoming and {cfg_c.outgoing_leads:,} outgoing leads)…"
     )
     with contextlib.ExitStack() as stack:
         a = stack.enter_context(SandboxThread(lambda: KProSandbox(cfg_a)))
         b = stack.enter_context(SandboxThread(lambda: KProSandbox(cfg_b)))
+        c = stack.enter_context(SandboxThread(lambda: OviProSandbox(cfg_c)))
         path = directory / "leadkit.toml"
         path.write_text(
             _DEMO_CONFIG.format(
@@ -66,10 +84,16 @@ def run_demo(*, directory: Path, leads: int, console: Console) -> int:
                 key_a=a.server.api_key,
                 url_b=b.base_url,
                 key_b=b.server.api_key,
+                url_c=c.server.base_url,
+                auth_c=c.server.auth_url,
+                user_c=c.server.username,
+                password_c=c.server.password,
             ),
             encoding="utf-8",
         )
-        console.print(f"Config: {path}   sandbox: {a.base_url}, {b.base_url}")
+        console.print(
+            f"Config: {path}   sandboxes: {a.base_url}, {b.base_url}, {c.server.base_url}"
+        )
         config = load_config(path)
         configure_logging(redactor=Redactor(config.secrets()))
         progress = RichProgress(Console(stderr=True)) if console.is_terminal else None
@@ -83,10 +107,10 @@ def run_demo(*, directory: Path, leads: int, console: Console) -> int:
     console.print(
         frame_table(
             wh.sql(
-                "SELECT source, count(*) AS leads, "
-                "count(*) FILTER (WHERE status = 'passed') AS passed, "
+                "SELECT system, source, count(*) AS leads, "
+                "mode(status) AS top_status, "
                 "min(created_at)::DATE AS first, max(created_at)::DATE AS last "
-                "FROM leads GROUP BY source ORDER BY source"
+                "FROM leads GROUP BY system, source ORDER BY system, source"
             ),
             title=f"What landed in {config.warehouse.path}",
         )

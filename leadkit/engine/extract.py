@@ -289,16 +289,19 @@ class PageWriter:
 
     def mark_vanished(self, source: Source, result: SourceResult) -> None:
         """After a complete, stable full scan: flag rows the scan did not see as vanished
-        (``_vanished_at``), and clear the flag on rows that came back."""
+        (``_vanished_at``), and clear the flag on rows that came back. Only tables the scan
+        yielded at least one page for (even an empty one) are considered."""
         con = self._conn()
         now = datetime.now(UTC)
         con.execute("BEGIN TRANSACTION")
         try:
             vanished = 0
             for spec in type(source).tables:
+                if spec.name not in result._seen:
+                    continue  # not scanned this run (e.g. switched off in the settings)
                 id_col = quote_ident(spec.key[-1])
                 table = quote_ident(spec.name)
-                parts = result._seen.get(spec.name, [])
+                parts = result._seen[spec.name]
                 seen = (
                     pl.concat(parts).unique().to_frame("id")
                     if parts

@@ -88,16 +88,30 @@ def make_session(concurrency: int, timeout_s: float) -> aiohttp.ClientSession:
     """An aiohttp session sized for ``concurrency`` connections to one host."""
     connector = aiohttp.TCPConnector(limit=max(concurrency, 1) * 2, ttl_dns_cache=300)
     timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(10.0, timeout_s))
-    return aiohttp.ClientSession(
+    session = aiohttp.ClientSession(
         connector=connector,
         timeout=timeout,
         json_serialize=lambda o: orjson.dumps(o).decode(),
         raise_for_status=False,
     )
+    # HttpClient owns retries (backoff, counters, a fresh request id per attempt). aiohttp
+    # would otherwise silently resend an idempotent request once when a kept-alive
+    # connection drops, with the same headers: a repeated Request-ID, an uncounted request.
+    if hasattr(session, "_retry_connection"):
+        session._retry_connection = False
+    return session
 
 
 def api_error_text(body: bytes, limit: int = 300) -> str:
-    """The API's own error text from a response body: ``message``/``error`` or the text."""
+    """The API's own error text from a response body: its error code (``errorCode`` or
+    ``code``) if any, then ``message``/``error``, then ``errors``; or the raw text.
+
+    Example:
+        >>> api_error_text(b'{"errorCode": "INVALID_ID", "message": "Unknown lead"}')
+        'INVALID_ID: Unknown lead'
+        >>> api_error_text(b'{"message": "Unauthenticated."}')
+        'Unauthenticated.'
+    """
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -105,6 +119,9 @@ def api_error_text(body: bytes, limit: int = 300) -> str:
         return text[:limit]
     if isinstance(parsed, dict):
         parts = []
+        code = parsed.get("errorCode") or parsed.get("code")
+        if isinstance(code, str) and code:
+            parts.append(code + (":" if any(parsed.get(k) for k in ("message", "error")) else ""))
         for key in ("message", "error", "detail", "title"):
             if parsed.get(key):
                 parts.append(str(parsed[key]))

@@ -125,10 +125,23 @@ def _vanished(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE _runs ADD COLUMN IF NOT EXISTS leads_vanished BIGINT DEFAULT 0")
 
 
+def _ovipro(con: duckdb.DuckDBPyConnection) -> None:
+    from leadkit.systems.ovipro import SYSTEM
+    from leadkit.systems.ovipro.tables import reference_tables
+
+    for spec in SYSTEM.tables:
+        con.execute(spec.ddl)
+    for name, frame in reference_tables().items():
+        con.register("_ref", frame)
+        con.execute(f"CREATE OR REPLACE TABLE {quote_ident(name)} AS SELECT * FROM _ref")
+        con.unregister("_ref")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: _runs, _state, _rejects", _core),
     Migration(2, "KPro Marketing: kpro_leads and reference tables", _kpro),
     Migration(3, "_runs.leads_vanished for full-scan sources", _vanished),
+    Migration(4, "OviPro: ovipro_leads, ovipro_outgoing_leads and enum tables", _ovipro),
 )
 
 

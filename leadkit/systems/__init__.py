@@ -14,7 +14,7 @@ Example:
     >>> get_system("kporo")
     Traceback (most recent call last):
     ...
-    LookupError: unknown kind 'kporo'; did you mean 'kpro'? Allowed: kpro
+    LookupError: unknown kind 'kporo'; did you mean 'kpro'? Allowed: kpro, ovipro
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["get_system", "known_kinds"]
 
-_SOURCES: tuple[str, ...] = ("kpro",)
+_SOURCES: tuple[str, ...] = ("kpro", "ovipro")
 _DESTINATIONS: tuple[str, ...] = ()
 
 Role = Literal["source", "destination"]

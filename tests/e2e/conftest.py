@@ -1,4 +1,4 @@
-"""End-to-end fixtures: KPro sandboxes on 127.0.0.1, config files, the leadkit CLI."""
+"""End-to-end fixtures: KPro and OviPro sandboxes on 127.0.0.1, config files, the CLI."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from leadkit.config import LeadkitConfig, load_config
 from leadkit.sandbox import SandboxThread
 from leadkit.systems.kpro.simulator import KProSandbox, KProSandboxConfig
+from leadkit.systems.ovipro.sandbox import OviProSandbox, OviProSandboxConfig
 
 StartSandbox = Callable[..., SandboxThread]
 
@@ -34,6 +35,58 @@ def start_sandbox() -> Iterator[StartSandbox]:
         sb.__exit__(None, None, None)
 
 
+@pytest.fixture
+def start_ovipro() -> Iterator[StartSandbox]:
+    """Start OviPro sandboxes (each on its own port); all are stopped after the test."""
+    started: list[SandboxThread] = []
+
+    def start(**knobs: Any) -> SandboxThread:
+        sb = SandboxThread(lambda: OviProSandbox(OviProSandboxConfig(**knobs)))
+        sb.__enter__()
+        started.append(sb)
+        return sb
+
+    yield start
+    for sb in started:
+        sb.__exit__(None, None, None)
+
+
+def toml_value(value: Any) -> str:
+    """A Python value as a TOML value (strings, numbers, booleans)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def ovipro_block(
+    name: str, sb: SandboxThread, settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """``[sources.NAME]`` for an OviPro sandbox. Special keys: ``_username``, ``_password``
+    (default: the sandbox's demo login) and ``_api_key`` (default: none)."""
+    env = name.upper()
+    monkeypatch.setenv(f"OVIPRO_USER_{env}", settings.pop("_username", None) or sb.server.username)
+    monkeypatch.setenv(
+        f"OVIPRO_PASSWORD_{env}", settings.pop("_password", None) or sb.server.password
+    )
+    lines = [
+        f"[sources.{name}]",
+        'kind = "ovipro"',
+        f'base_url = "{sb.server.base_url}"',
+        f'auth_url = "{sb.server.auth_url}"',
+        f'username = "${{OVIPRO_USER_{env}}}"',
+        f'password = "${{OVIPRO_PASSWORD_{env}}}"',
+        "backoff_initial_s = 0.01",
+    ]
+    api_key = settings.pop("_api_key", None)
+    if api_key is not None:
+        monkeypatch.setenv(f"OVIPRO_API_KEY_{env}", api_key)
+        lines.append(f'api_key = "${{OVIPRO_API_KEY_{env}}}"')
+    lines += [f"{k} = {toml_value(v)}" for k, v in settings.items()]
+    return "\n".join(lines) + "\n"
+
+
 def source_block(name: str, sb: SandboxThread, **extra: Any) -> str:
     lines = [
         f"[sources.{name}]",
@@ -48,7 +101,9 @@ def source_block(name: str, sb: SandboxThread, **extra: Any) -> str:
 
 @pytest.fixture
 def make_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., LeadkitConfig]:
-    """Write leadkit.toml for sandboxes ({name: (sandbox, {setting: value})}) and load it."""
+    """Write leadkit.toml for sandboxes ({name: (sandbox, {setting: value})}) and load it.
+
+    KPro or OviPro blocks are written according to the sandbox's type."""
 
     def make(
         sources: dict[str, tuple[SandboxThread, dict[str, Any]]], **warehouse: Any
@@ -57,6 +112,9 @@ def make_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...
         text += "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in warehouse.items())
         for name, (sb, extra) in sources.items():
             settings = dict(extra)
+            if isinstance(sb.server, OviProSandbox):
+                text += "\n" + ovipro_block(name, sb, settings, monkeypatch)
+                continue
             key = settings.pop("_key", None) or sb.server.api_key
             text += "\n" + source_block(name, sb, **settings)
             monkeypatch.setenv(f"KEY_{name.upper()}", key)

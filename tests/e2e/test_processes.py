@@ -109,7 +109,9 @@ def test_sigterm_stops_cleanly_after_the_current_commit(
 def test_a_second_extract_on_the_same_warehouse_exits_with_its_own_code(
     start_sandbox: StartSandbox, make_config: MakeConfig
 ) -> None:
-    sb = start_sandbox(leads=2000, seed=23, latency_s=0.1)
+    # Slow enough (40 pages × 0.3 s, one at a time) that the first run is still going
+    # while the other two start, even on a loaded machine; it is stopped at the end.
+    sb = start_sandbox(leads=4000, seed=23, latency_s=0.3)
     cfg = make_config({"main": (sb, {"page_size": 100, "concurrency": 1})})
     wh = Warehouse(cfg.warehouse.path, busy_timeout_s=30)
     first = start_extract(cfg)
