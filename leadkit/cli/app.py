@@ -43,8 +43,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
-out = Console()
+# Piped output (cron mail, CI logs) gets a wide fixed width instead of rich's 80 columns.
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+out = Console(width=None if sys.stdout.isatty() else 160)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -162,7 +163,13 @@ def _extract(
     show = not quiet and log_format is LogFormat.text and err.is_terminal
     progress = RichProgress(err) if show else None
     try:
-        result = run_extract(cfg, sources=sources, full_refresh=full_refresh, progress=progress)
+        result = run_extract(
+            cfg,
+            sources=sources,
+            full_refresh=full_refresh,
+            progress=progress,
+            redactor=redactor,
+        )
     finally:
         if progress is not None:
             progress.stop()

@@ -95,10 +95,11 @@ def run_demo(*, directory: Path, leads: int, console: Console) -> int:
             f"Config: {path}   sandboxes: {a.base_url}, {b.base_url}, {c.server.base_url}"
         )
         config = load_config(path)
-        configure_logging(redactor=Redactor(config.secrets()))
+        redactor = Redactor(config.secrets())
+        configure_logging(redactor=redactor)
         progress = RichProgress(Console(stderr=True)) if console.is_terminal else None
         try:
-            result = run_extract(config, progress=progress)
+            result = run_extract(config, progress=progress, redactor=redactor)
         finally:
             if progress is not None:
                 progress.stop()

@@ -68,12 +68,17 @@ class RichProgress(Progress):
 
 def print_summary(console: Console, result: ExtractResult) -> None:
     """A table of what each source did, then the errors in full."""
-    table = Table(title=f"Run {result.run_id}", title_justify="left")
-    for col in ("source", "status", "pages", "received", "new", "updated", "unchanged"):
-        table.add_column(col, justify="right" if col not in ("source", "status") else "left")
-    table.add_column("vanished", justify="right")
-    table.add_column("rejects", justify="right")
-    table.add_column("leads/s", justify="right")
+    table = Table(
+        title=f"Run {result.run_id}",
+        title_justify="left",
+        caption="recv = records received · new / upd / same = leads inserted, updated, "
+        "unchanged · gone = vanished from the server · rej = rejected",
+        caption_justify="left",
+    )
+    table.add_column("source", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for col in ("pages", "recv", "new", "upd", "same", "gone", "rej", "leads/s"):
+        table.add_column(col, justify="right", no_wrap=True)
     for s in result.sources:
         colour = {"success": "green", "failed": "red"}.get(s.status, "yellow")
         table.add_row(

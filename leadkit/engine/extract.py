@@ -614,8 +614,12 @@ def run_extract(
     full_refresh: bool = False,
     progress: Progress | None = None,
     handle_signals: bool = True,
+    redactor: Redactor | None = None,
 ) -> ExtractResult:
     """Synchronous entry point: take the run lock, install signal handlers, run, release.
+
+    Pass the ``redactor`` your log handlers use, so secrets a source learns during the run
+    (access tokens) are masked in your logs too.
 
     Raises:
         RunLockedError: another extract holds the lock (after ``lock_wait_s`` in wait mode).
@@ -657,6 +661,7 @@ def run_extract(
                     full_refresh=full_refresh,
                     progress=progress,
                     stop=stop,
+                    redactor=redactor,
                 )
             finally:
                 for sig in installed:
