@@ -80,6 +80,12 @@ class WarehouseSettings(_Strict):
     lock_wait_s: float = Field(
         default=3600.0, gt=0, description="with on_locked = 'wait': give up after this long"
     )
+    writer_memory_mb: int = Field(
+        default=256,
+        ge=64,
+        le=65536,
+        description="memory DuckDB may use while an extract writes (it spills beyond that)",
+    )
     locked_exit_code: int = Field(
         default=75,
         ge=0,

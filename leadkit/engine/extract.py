@@ -77,11 +77,11 @@ EXIT_LOCKED = 75  # EX_TEMPFAIL: another run is writing; try again later
 EXIT_INTERRUPTED = 130
 
 #: The writer commits the pages waiting in the queue together, up to about this many rows.
-BATCH_ROWS = 20000
+BATCH_ROWS = 10000
 
 #: WAL size that triggers a checkpoint while an extract holds the file (DuckDB's default is
 #: 16 MB, which checkpoints every few pages of wide lead records).
-CHECKPOINT_THRESHOLD = os.environ.get("LEADKIT_CHECKPOINT_THRESHOLD", "256MB")
+CHECKPOINT_THRESHOLD = os.environ.get("LEADKIT_CHECKPOINT_THRESHOLD", "64MB")
 
 Status = Literal["running", "success", "failed", "interrupted"]
 T = TypeVar("T")
@@ -170,7 +170,10 @@ class PageWriter:
     ``hold_s`` when a reader is waiting, then lets the reader in before reopening.
     """
 
-    def __init__(self, warehouse: Warehouse, *, hold_s: float, run_id: str) -> None:
+    def __init__(
+        self, warehouse: Warehouse, *, hold_s: float, run_id: str, memory_mb: int = 256
+    ) -> None:
+        self.memory_mb = memory_mb
         self.warehouse = warehouse
         self.hold_s = hold_s
         self.run_id = run_id
@@ -189,9 +192,8 @@ class PageWriter:
             self._con = self.warehouse._open(read_only=False)
             # Checkpoint when the file is released (close), not every 16 MB of WAL.
             self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
-            mem = os.environ.get("LEADKIT_WRITER_MEMORY")
-            if mem:
-                self._con.execute(f"SET memory_limit = '{mem}'")
+            # DuckDB would otherwise cache up to 80% of RAM while the writer holds the file.
+            self._con.execute(f"SET memory_limit = '{int(self.memory_mb)}MB'")
             _migrate(self._con)
             self._opened = time.monotonic()
             self.opens += 1
@@ -442,7 +444,12 @@ async def extract(
     extracted_at = datetime.now(UTC)
     started = time.monotonic()
     warehouse = Warehouse(config.warehouse.path, busy_timeout_s=config.warehouse.busy_timeout_s)
-    writer = PageWriter(warehouse, hold_s=config.warehouse.hold_s, run_id=run_id)
+    writer = PageWriter(
+        warehouse,
+        hold_s=config.warehouse.hold_s,
+        run_id=run_id,
+        memory_mb=config.warehouse.writer_memory_mb,
+    )
     mode = "full" if full_refresh else "incremental"
     results = {s.name: SourceResult(s.name, s.system, mode) for s in selected}
     try:
@@ -451,7 +458,9 @@ async def extract(
             results[name].cursor_before = cursor
             results[name].cursor_after = cursor
         max_conc = max((s.settings.concurrency for s in selected), default=1)
-        queue: asyncio.Queue[tuple[Source, Page] | None] = asyncio.Queue(maxsize=max_conc)
+        queue: asyncio.Queue[tuple[Source, Page] | None] = asyncio.Queue(
+            maxsize=max(4, max_conc // 2)
+        )
         cpu_slots = asyncio.Semaphore(max(1, min(4, os.cpu_count() or 1)))
 
         async def produce(source: Source) -> None:
