@@ -11,14 +11,21 @@ The settings are dlt's best for this API, found by trying them (``docs/benchmark
   as the ``api_key`` query parameter, ``sort=createdAt`` and ``size`` as for leadkit;
 - ``page_number`` paginator, ``base_page = 1``, ``total_path = "pagination.lastPage"``
   (dlt stops after the last page without requesting an empty one);
-- ``parallelized = True`` on the resource (the next page is fetched in a worker thread
-  while dlt buffers the previous one);
+- ``parallelized=True`` passed to ``rest_api_source`` (the next page is fetched in a
+  worker thread while dlt buffers the previous one). The same key on a resource in the
+  config dict is accepted by dlt 1.31.0 but has no effect (every request ran on the main
+  thread); it is set there too, harmlessly;
 - optionally ``--partitions K``: K resources over disjoint page ranges (``page`` and
   ``maximum_page``) writing one table, so K requests are in flight at once — not what a
   ``rest_api`` user writes by default, but the only way to get concurrent requests from it;
 - ``write_disposition`` ``append`` (default) or ``merge`` on ``primary_key = "id"``;
+- ``loader_file_format="parquet"`` (``bench/extract.py`` passes it; dlt's DuckDB default,
+  ``insert_values``, took minutes to load 100,000 leads here);
+- ``DATA_WRITER__DISABLE_COMPRESSION=true`` unless ``--compress`` (gzip of the
+  intermediate files costs seconds and saves nothing on one machine);
 - ``EXTRACT__WORKERS``, ``NORMALIZE__WORKERS``, ``LOAD__WORKERS``,
-  ``DATA_WRITER__BUFFER_MAX_ITEMS`` and ``DATA_WRITER__FILE_MAX_ITEMS`` from the options;
+  ``DATA_WRITER__BUFFER_MAX_ITEMS`` and ``DATA_WRITER__FILE_MAX_ITEMS`` from the options
+  (``bench/extract.py``: 2 normalize workers, files rotated every 20,000 items);
   telemetry off (the machine has no internet).
 """
 
