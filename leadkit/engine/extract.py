@@ -235,15 +235,18 @@ class PageWriter:
         """
         con = self._conn()
         pending: dict[str, _Tentative] = {}
+        # Pages of one source and table are upserted as one frame: one statement per
+        # table per batch instead of one per page (rows repeated across pages, e.g.
+        # OviPro's one-lead page overlap, keep their last occurrence).
+        frames: dict[tuple[str, str], tuple[TableSpec, list[pl.DataFrame]]] = {}
         con.execute("BEGIN TRANSACTION")
         try:
             for spec, page, result, system in items:
                 full_scan = result.name in full_scan_sources
                 t = pending.get(result.name) or _Tentative.of(result)
                 pending[result.name] = t
-                counts = UpsertCounts()
                 if page.frame is not None and page.frame.height:
-                    counts = upsert_frame(con, spec, page.frame)
+                    frames.setdefault((result.name, spec.name), (spec, []))[1].append(page.frame)
                 record_rejects(
                     con,
                     page.rejects,
@@ -252,9 +255,14 @@ class PageWriter:
                     table=spec.name,
                     run_id=self.run_id,
                 )
-                t.add(page, counts)
+                t.add(page, UpsertCounts())
                 if full_scan:
                     t.see(spec, page)
+            for (name, _table), (spec, parts) in frames.items():
+                frame = parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
+                if len(parts) > 1:
+                    frame = frame.unique(subset=list(spec.key), keep="last", maintain_order=True)
+                pending[name].count(upsert_frame(con, spec, frame))
             now = datetime.now(UTC)
             for name, t in pending.items():
                 result = t.result
@@ -379,6 +387,12 @@ class _Tentative:
         self.updated += counts.updated
         self.unchanged += counts.unchanged
         self.rejects += len(page.rejects)
+
+    def count(self, counts: UpsertCounts) -> None:
+        """Add one upsert's counts."""
+        self.inserted += counts.inserted
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
 
     def see(self, spec: TableSpec, page: Page) -> None:
         """Remember the ids a full-scan page contained (valid rows and rejects)."""
