@@ -127,9 +127,15 @@ class Warehouse:
                 try:
                     return _utc(duckdb.connect(str(self.path), read_only=read_only))
                 except duckdb.ConnectionException as exc:
-                    # This process already has the file open in the other mode: share it.
+                    # This process already has the file open in the other mode. A reader
+                    # may share the writer's instance; a writer must not get a read-only one.
+                    if _is_config_conflict(exc) and read_only:
+                        return _utc(duckdb.connect(str(self.path), read_only=False))
                     if _is_config_conflict(exc):
-                        return _utc(duckdb.connect(str(self.path), read_only=not read_only))
+                        raise WarehouseError(
+                            f"cannot write warehouse {self.path}: this process holds it open "
+                            "read-only (a wh.reader() or leadkit serve?); close that first"
+                        ) from exc
                     raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
                 except duckdb.IOException as exc:
                     if not _is_lock_conflict(exc):

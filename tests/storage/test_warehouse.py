@@ -133,3 +133,16 @@ def test_reader_gives_up_with_a_clear_message(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait(timeout=20)
+
+
+def test_a_writer_never_gets_a_read_only_connection_in_the_same_process(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.migrate()
+    with (
+        wh.reading(),
+        pytest.raises(WarehouseError, match="holds it open read-only"),
+        wh.writing(),
+    ):
+        pass
+    with wh.writing() as con:  # once the reader is closed, writing works again
+        con.execute("SELECT 1").fetchall()
