@@ -33,12 +33,14 @@ LEADS = 3000
 async def test_server_answers_while_an_extract_process_writes(tmp_path: Path) -> None:
     warehouse = Warehouse(tmp_path / "leadkit.duckdb")
     warehouse.migrate()
-    config = KProSandboxConfig(leads=LEADS, latency_s=0.02)
+    # 30 pages, two at a time, 0.1 s each: the extract lasts several hold_s periods, so the
+    # server must see it part-way (a faster extract could commit everything in one go).
+    config = KProSandboxConfig(leads=LEADS, latency_s=0.1)
     with SandboxThread(lambda: KProSandbox(config)) as sb:
         (tmp_path / "leadkit.toml").write_text(
             f'[warehouse]\npath = "{warehouse.path}"\nhold_s = 0.3\n\n'
             f'[sources.main]\nkind = "kpro"\nbase_url = "{sb.base_url}"\n'
-            'api_key = "${KEY_MAIN}"\npage_size = 100\n'
+            'api_key = "${KEY_MAIN}"\npage_size = 100\nconcurrency = 2\n'
         )
         env = {**os.environ, "KEY_MAIN": str(sb.server.api_key)}
         async with QueryServer(warehouse, api_key=KEY, access_log=None) as server:
