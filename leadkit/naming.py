@@ -1,4 +1,4 @@
-"""Column naming: API field names (camelCase) → warehouse column names (snake_case).
+"""Names: API field names (camelCase) → warehouse columns (snake_case), and SQL quoting.
 
 Example:
     >>> snake_case("createdAt"), snake_case("homeLocalAuthority"), snake_case("site_id")
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["snake_case"]
+__all__ = ["quote_ident", "snake_case"]
 
 _BOUNDARY_1 = re.compile(r"(.)([A-Z][a-z]+)")
 _BOUNDARY_2 = re.compile(r"([a-z0-9])([A-Z])")
@@ -24,3 +24,13 @@ def snake_case(name: str) -> str:
     out = _BOUNDARY_1.sub(r"\1_\2", name)
     out = _BOUNDARY_2.sub(r"\1_\2", out)
     return out.replace("-", "_").lower()
+
+
+def quote_ident(name: str) -> str:
+    """Quote a SQL identifier for DuckDB, doubling embedded quotes.
+
+    Example:
+        >>> quote_ident('we"ird')
+        '"we""ird"'
+    """
+    return '"' + name.replace('"', '""') + '"'

@@ -14,7 +14,6 @@ polars schema (a warehouse table), and resolves the paths users write:
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -24,24 +23,13 @@ import polars as pl
 from polars.datatypes import DataTypeClass
 
 from leadkit.errors import QueryError, QueryProblem, short_repr
+from leadkit.naming import snake_case
 
 __all__ = ["Field", "FieldCatalog", "FieldType", "Usage", "snake_case"]
 
 Usage = Literal["filter", "sort", "fields"]
 
-_ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
-_HUMP = re.compile(r"([a-z0-9])([A-Z])")
 _MAX_LISTED = 10
-
-
-def snake_case(name: str) -> str:
-    """Convert one camelCase name segment to snake_case.
-
-    Example:
-        >>> [snake_case(n) for n in ("createdAt", "created_at", "mapitId", "ID", "HTTPCode")]
-        ['created_at', 'created_at', 'mapit_id', 'id', 'http_code']
-    """
-    return _HUMP.sub(r"\1_\2", _ACRONYM.sub(r"\1_\2", name)).lower()
 
 
 class FieldType(Enum):

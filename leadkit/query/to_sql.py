@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from leadkit.naming import quote_ident as quote_identifier
 from leadkit.query.bind import BoundQuery
 from leadkit.query.catalog import Field
 from leadkit.query.to_polars import output_name
@@ -43,16 +44,6 @@ class SqlParts:
     params: list[object]
     order_by: str
     select: str
-
-
-def quote_identifier(name: str) -> str:
-    """Quote one SQL identifier, doubling embedded quotes.
-
-    Example:
-        >>> quote_identifier('we"ird')
-        '"we""ird"'
-    """
-    return '"' + name.replace('"', '""') + '"'
 
 
 def column_sql(field: Field) -> str:

@@ -15,17 +15,9 @@ from typing import Any
 
 import polars as pl
 
+from leadkit.naming import quote_ident
+
 __all__ = ["create_table_sql", "duckdb_type", "quote_ident"]
-
-
-def quote_ident(name: str) -> str:
-    """Quote a SQL identifier for DuckDB (doubling embedded quotes).
-
-    Example:
-        >>> quote_ident('we"ird')
-        '"we""ird"'
-    """
-    return '"' + name.replace('"', '""') + '"'
 
 
 _SIMPLE: dict[type[pl.DataType], str] = {
