@@ -32,6 +32,12 @@ from pydantic import Field as PydField
 
 from leadkit.naming import snake_case
 from leadkit.systems.base import Reject
+from leadkit.systems.records import (
+    parse_timestamp,
+    reject_from_raw,
+    rename_to_snake,
+    snake_dtype,
+)
 
 __all__ = [
     "REQUIRED",
@@ -151,14 +157,6 @@ _LOCAL_AUTHORITIES = ("homeLocalAuthority", "workLocalAuthority")
 _UTC = pl.Datetime("us", "UTC")
 
 
-def _snake_dtype(dtype: Any) -> Any:
-    if isinstance(dtype, pl.Struct):
-        return pl.Struct({snake_case(f.name): _snake_dtype(f.dtype) for f in dtype.fields})
-    if isinstance(dtype, pl.List):
-        return pl.List(_snake_dtype(dtype.inner))
-    return dtype
-
-
 def _table_schema() -> pl.Schema:
     cols: dict[str, pl.DataType] = {}
     for name, dtype in WIRE_SCHEMA.items():
@@ -168,9 +166,9 @@ def _table_schema() -> pl.Schema:
         elif name == "dateOfBirth":
             cols[col] = pl.Date()
         else:
-            cols[col] = _snake_dtype(dtype)
+            cols[col] = snake_dtype(dtype)
         if name in _LOCAL_AUTHORITIES:
-            cols[f"{col}_details"] = _snake_dtype(_LOCAL_AUTHORITY)
+            cols[f"{col}_details"] = snake_dtype(_LOCAL_AUTHORITY)
     cols.update(
         {
             "_source": pl.String(),
@@ -322,7 +320,7 @@ def parse_records(
                 good_raw.append(raw)
                 good_lines.append(line)
             else:
-                rejects.append(_reject(raw, reason, context))
+                rejects.append(reject_from_raw(raw, reason, context, "id"))
         if not good_lines:
             return _wire_empty(), rejects
         frame = _read(good_lines)
@@ -365,17 +363,6 @@ def _record_problem(line: bytes) -> str | None:
     return None
 
 
-def _reject(raw: bytes, reason: str, context: str) -> Reject:
-    rid: str | None = None
-    try:
-        parsed = orjson.loads(raw)
-        if isinstance(parsed, dict) and parsed.get("id") is not None:
-            rid = str(parsed["id"])
-    except orjson.JSONDecodeError:
-        pass
-    return Reject(reason, raw.decode("utf-8", "replace"), rid, context)
-
-
 def _check(
     frame: pl.DataFrame, rejects: list[Reject], context: str
 ) -> tuple[pl.DataFrame, list[Reject]]:
@@ -384,7 +371,7 @@ def _check(
     for name in REQUIRED:
         checks.append(pl.when(pl.col(name).is_null()).then(pl.lit(f"{name} is missing or null")))
     for name in _TIMESTAMPS:
-        bad = pl.col(name).is_not_null() & _parse_ts(pl.col(name)).is_null()
+        bad = pl.col(name).is_not_null() & parse_timestamp(pl.col(name)).is_null()
         checks.append(
             pl.when(bad).then(
                 pl.format("{} {} is not an ISO 8601 date-time", pl.lit(name), pl.col(name))
@@ -403,24 +390,6 @@ def _check(
     return good, rejects
 
 
-def _parse_ts(expr: pl.Expr) -> pl.Expr:
-    return expr.str.to_datetime("%+", time_zone="UTC", time_unit="us", strict=False)
-
-
-def _rename_struct(expr: pl.Expr, dtype: pl.Struct) -> pl.Expr:
-    """Rename a STRUCT's fields (recursively) to snake_case, keeping null structs null.
-
-    (Casting one STRUCT to another matches fields by name, so renaming must be explicit.)
-    """
-    out = expr.struct.rename_fields([snake_case(f.name) for f in dtype.fields])
-    nested = [
-        _rename_struct(pl.field(snake_case(f.name)), f.dtype).alias(snake_case(f.name))
-        for f in dtype.fields
-        if isinstance(f.dtype, pl.Struct)
-    ]
-    return out.struct.with_fields(nested) if nested else out
-
-
 def _local_authority(col: str) -> list[pl.Expr]:
     """Q6: a local authority is a name string or a details object (arrives as JSON text)."""
     text = pl.col(col)
@@ -431,7 +400,7 @@ def _local_authority(col: str) -> list[pl.Expr]:
         .otherwise(pl.lit(None, pl.String))
         .str.json_decode(_LOCAL_AUTHORITY)
     )
-    details = _rename_struct(details, _LOCAL_AUTHORITY)
+    details = rename_to_snake(details, _LOCAL_AUTHORITY)
     name = pl.when(is_obj).then(details.struct.field("name")).otherwise(text)
     snake = snake_case(col)
     return [name.alias(snake), details.alias(f"{snake}_details")]
@@ -444,13 +413,13 @@ def _to_table(
     for name, dtype in WIRE_SCHEMA.items():
         col = snake_case(name)
         if name in _TIMESTAMPS:
-            exprs.append(_parse_ts(pl.col(name)).alias(col))
+            exprs.append(parse_timestamp(pl.col(name)).alias(col))
         elif name == "dateOfBirth":
             exprs.append(pl.col(name).str.to_date("%Y-%m-%d", strict=False).alias(col))
         elif name in _LOCAL_AUTHORITIES:
             exprs.extend(_local_authority(name))
         elif isinstance(dtype, pl.Struct):
-            exprs.append(_rename_struct(pl.col(name), dtype).alias(col))
+            exprs.append(rename_to_snake(pl.col(name), dtype).alias(col))
         else:
             exprs.append(pl.col(name).alias(col))
     exprs += [

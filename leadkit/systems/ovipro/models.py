@@ -48,6 +48,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from leadkit.naming import snake_case
 from leadkit.systems.base import Reject
+from leadkit.systems.records import (
+    parse_timestamp,
+    reject_from_raw,
+    rename_to_snake,
+    snake_dtype,
+)
 
 __all__ = [
     "LEADS",
@@ -159,7 +165,7 @@ class RecordShape:
         """The warehouse table's columns (snake_case, STRUCTs kept, lineage last)."""
         cols: dict[str, Any] = {}
         for name, dtype in self.wire.items():
-            cols[snake_case(name)] = _UTC if name in self.timestamps else _snake_dtype(dtype)
+            cols[snake_case(name)] = _UTC if name in self.timestamps else snake_dtype(dtype)
         cols.update(
             {
                 "_source": pl.String(),
@@ -197,14 +203,6 @@ _SHAPES: dict[str, RecordShape] = {"leads": LEADS, "outgoing": OUTGOING}
 def shape_of(endpoint: Endpoint) -> RecordShape:
     """The :class:`RecordShape` of ``endpoint`` (``"leads"`` or ``"outgoing"``)."""
     return _SHAPES[endpoint]
-
-
-def _snake_dtype(dtype: Any) -> Any:
-    if isinstance(dtype, pl.Struct):
-        return pl.Struct({snake_case(f.name): _snake_dtype(f.dtype) for f in dtype.fields})
-    if isinstance(dtype, pl.List):
-        return pl.List(_snake_dtype(dtype.inner))
-    return dtype
 
 
 # --- slow path: one record at a time -------------------------------------------------------
@@ -451,7 +449,7 @@ def _read_records(
             if reason is None:
                 good.append(i)
             else:
-                rejects.append(_reject(raw, reason, context))
+                rejects.append(reject_from_raw(raw, reason, context, "leadId"))
         if not good:
             return empty, rejects
         lines = [lines[i] for i in good]
@@ -481,21 +479,6 @@ def _record_problem(shape: RecordShape, line: bytes) -> str | None:
     return None
 
 
-def _reject(raw: bytes, reason: str, context: str) -> Reject:
-    rid: str | None = None
-    try:
-        parsed = orjson.loads(raw)
-        if isinstance(parsed, dict) and isinstance(parsed.get("leadId"), str):
-            rid = parsed["leadId"] or None
-    except orjson.JSONDecodeError:
-        pass
-    return Reject(reason, raw.decode("utf-8", "replace"), rid, context)
-
-
-def _parse_ts(expr: pl.Expr) -> pl.Expr:
-    return expr.str.to_datetime("%+", time_zone="UTC", time_unit="us", strict=False)
-
-
 def _check(
     shape: RecordShape, frame: pl.DataFrame, rejects: list[Reject], context: str
 ) -> tuple[pl.DataFrame, list[Reject]]:
@@ -507,7 +490,7 @@ def _check(
         checks.append(pl.when(missing).then(pl.lit(f"{name} is missing, null or empty")))
     for name in shape.timestamps:
         value = pl.col(name)
-        bad = value.is_not_null() & _parse_ts(value).is_null()
+        bad = value.is_not_null() & parse_timestamp(value).is_null()
         checks.append(
             pl.when(bad).then(pl.format("{} {} is not an ISO 8601 date-time", pl.lit(name), value))
         )
@@ -519,30 +502,6 @@ def _check(
     return flagged.filter(~is_bad).drop("_reason"), rejects
 
 
-def _rename(expr: pl.Expr, dtype: Any) -> pl.Expr:
-    """Rename STRUCT fields (also nested, and inside LISTs) to snake_case; null objects stay
-    null. (Casting one STRUCT to another matches fields by name, so renaming is explicit.)"""
-    if isinstance(dtype, pl.List):
-        if not _has_struct(dtype.inner):
-            return expr
-        return expr.list.eval(_rename(pl.element(), dtype.inner))
-    if not isinstance(dtype, pl.Struct):
-        return expr
-    out = expr.struct.rename_fields([snake_case(f.name) for f in dtype.fields])
-    nested = [
-        _rename(pl.field(snake_case(f.name)), f.dtype).alias(snake_case(f.name))
-        for f in dtype.fields
-        if _has_struct(f.dtype)
-    ]
-    return out.struct.with_fields(nested) if nested else out
-
-
-def _has_struct(dtype: Any) -> bool:
-    if isinstance(dtype, pl.List):
-        return _has_struct(dtype.inner)
-    return isinstance(dtype, pl.Struct)
-
-
 def _to_table(
     shape: RecordShape, frame: pl.DataFrame, source: str, run_id: str, extracted_at: datetime
 ) -> pl.DataFrame:
@@ -550,9 +509,9 @@ def _to_table(
     for name, dtype in shape.wire.items():
         col = snake_case(name)
         if name in shape.timestamps:
-            exprs.append(_parse_ts(pl.col(name)).alias(col))
+            exprs.append(parse_timestamp(pl.col(name)).alias(col))
         else:
-            exprs.append(_rename(pl.col(name), dtype).alias(col))
+            exprs.append(rename_to_snake(pl.col(name), dtype).alias(col))
     exprs += [
         pl.lit(source, pl.String).alias("_source"),
         pl.lit(run_id, pl.String).alias("_run_id"),
