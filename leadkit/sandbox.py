@@ -14,13 +14,19 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
+import socket
+import struct
 import threading
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any
 
-__all__ = ["SandboxThread"]
+from aiohttp import web
+
+__all__ = ["SandboxThread", "reset_connection", "serve_app_forever"]
 
 
 class SandboxThread:
@@ -92,3 +98,45 @@ class SandboxThread:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=10)
+
+
+def serve_app_forever(
+    make_app: Callable[[], web.Application],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the app ``make_app()`` builds until interrupted (blocking; the simulators' CLIs).
+
+    The app is built off the event loop (datasets take seconds), then its objects are frozen
+    out of garbage collection: they live as long as the process. ``on_ready`` gets the root
+    URL (``http://host:port``) once listening.
+    """
+
+    async def run() -> None:
+        app = await asyncio.to_thread(make_app)
+        gc.freeze()
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        if on_ready is not None:
+            on_ready(f"http://{host}:{runner.addresses[0][1]}")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
+def reset_connection(request: web.Request) -> None:
+    """Drop a request's connection with a TCP reset, without answering (fault injection)."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()

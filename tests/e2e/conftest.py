@@ -19,13 +19,12 @@ from leadkit.systems.ovipro.sandbox import OviProSandbox, OviProSandboxConfig
 StartSandbox = Callable[..., SandboxThread]
 
 
-@pytest.fixture
-def start_sandbox() -> Iterator[StartSandbox]:
-    """Start KPro sandboxes (each on its own port); all are stopped after the test."""
+def _starter(build: Callable[..., Any]) -> Iterator[StartSandbox]:
+    """Start sandboxes built by ``build(**knobs)``; all are stopped afterwards."""
     started: list[SandboxThread] = []
 
     def start(**knobs: Any) -> SandboxThread:
-        sb = SandboxThread(lambda: KProSandbox(KProSandboxConfig(**knobs)))
+        sb = SandboxThread(lambda: build(**knobs))
         sb.__enter__()
         started.append(sb)
         return sb
@@ -33,22 +32,18 @@ def start_sandbox() -> Iterator[StartSandbox]:
     yield start
     for sb in started:
         sb.__exit__(None, None, None)
+
+
+@pytest.fixture
+def start_sandbox() -> Iterator[StartSandbox]:
+    """Start KPro sandboxes (each on its own port); all are stopped after the test."""
+    yield from _starter(lambda **knobs: KProSandbox(KProSandboxConfig(**knobs)))
 
 
 @pytest.fixture
 def start_ovipro() -> Iterator[StartSandbox]:
     """Start OviPro sandboxes (each on its own port); all are stopped after the test."""
-    started: list[SandboxThread] = []
-
-    def start(**knobs: Any) -> SandboxThread:
-        sb = SandboxThread(lambda: OviProSandbox(OviProSandboxConfig(**knobs)))
-        sb.__enter__()
-        started.append(sb)
-        return sb
-
-    yield start
-    for sb in started:
-        sb.__exit__(None, None, None)
+    yield from _starter(lambda **knobs: OviProSandbox(OviProSandboxConfig(**knobs)))
 
 
 def toml_value(value: Any) -> str:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ from aiohttp import web
 
 from leadkit.errors import QueryError
 from leadkit.query import compile_query
+from leadkit.sandbox import reset_connection
 from leadkit.systems.kpro.dataset import FRAME_SCHEMA
 from leadkit.systems.kpro.importing import INVALID_MESSAGE, lead_row, validate_lead
 from leadkit.systems.kpro.store import KPRO_FIELDS, LeadStore
@@ -128,21 +127,10 @@ def _page_url(base: str, pairs: Sequence[tuple[str, str]], page: int) -> str:
     return f"{base}?{urlencode(out, safe='', quote_via=quote)}"
 
 
-def _reset(request: web.Request) -> None:
-    """Drop the connection with a TCP reset, without answering."""
-    transport = request.transport
-    if transport is None:
-        return
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-
-
 def _fault(state: SandboxState, request: web.Request) -> tuple[web.Response | None, FaultKind]:
     kind = state.rng.choice(state.config.fault_kinds)
     if kind == "reset":
-        _reset(request)
+        reset_connection(request)
         return None, kind
     if kind == "429":
         headers = {"Retry-After": str(state.config.retry_after_s)}

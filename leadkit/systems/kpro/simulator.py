@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
 import random
@@ -34,6 +33,7 @@ from typing import Any
 import polars as pl
 from aiohttp import web
 
+from leadkit.sandbox import serve_app_forever
 from leadkit.systems.kpro.dataset import DEFAULT_END, DEFAULT_START, DatasetOptions
 from leadkit.systems.kpro.encoding import LeadEncoder
 from leadkit.systems.kpro.handlers import (
@@ -280,22 +280,7 @@ def serve_forever(
         on_ready: called with the base URL once listening.
     """
 
-    async def main() -> None:
-        app = await asyncio.to_thread(make_app, config)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_port = runner.addresses[0][1]
-        if on_ready is not None:
-            on_ready(f"http://{host}:{bound_port}")
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await runner.cleanup()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    serve_app_forever(lambda: make_app(config), host=host, port=port, on_ready=on_ready)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -16,8 +16,6 @@ import asyncio
 import hmac
 import random
 import re
-import socket
-import struct
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 from aiohttp import web
 
+from leadkit.sandbox import reset_connection
 from leadkit.systems.ovipro.sandbox.bodies import (
     BodyError,
     StatusError,
@@ -167,21 +166,10 @@ STATE = web.AppKey("ovipro_sandbox_state", SandboxState)
 """Where the application keeps its :class:`SandboxState`."""
 
 
-def _reset(request: web.Request) -> None:
-    """Drop the connection with a TCP reset, without answering."""
-    transport = request.transport
-    if transport is None:
-        return
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-
-
 def _fault(state: SandboxState, request: web.Request) -> tuple[web.Response | None, FaultKind]:
     kind = state.fault_rng.choice(state.config.fault_kinds)
     if kind == "reset":
-        _reset(request)
+        reset_connection(request)
         return None, kind
     if kind == "429":
         return _too_many(state, "injected fault"), kind

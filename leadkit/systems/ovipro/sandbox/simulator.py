@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import gc
 import time
@@ -34,6 +33,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from leadkit.sandbox import serve_app_forever
 from leadkit.systems.ovipro.sandbox.bodies import StatusError, apply_update
 from leadkit.systems.ovipro.sandbox.config import (
     DEMO_API_KEY,
@@ -331,22 +331,7 @@ def serve_forever(
         on_ready: called with the root URL (``http://host:port``) once listening.
     """
 
-    async def run() -> None:
-        app = await asyncio.to_thread(make_app, config)
-        gc.freeze()  # the dataset lives as long as the process: keep it out of collections
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        if on_ready is not None:
-            on_ready(f"http://{host}:{runner.addresses[0][1]}")
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await runner.cleanup()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+    serve_app_forever(lambda: make_app(config), host=host, port=port, on_ready=on_ready)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
