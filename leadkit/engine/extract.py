@@ -81,7 +81,7 @@ BATCH_ROWS = 10000
 
 #: WAL size that triggers a checkpoint while an extract holds the file (DuckDB's default is
 #: 16 MB, which checkpoints every few pages of wide lead records).
-CHECKPOINT_THRESHOLD = os.environ.get("LEADKIT_CHECKPOINT_THRESHOLD", "64MB")
+CHECKPOINT_THRESHOLD = "64MB"
 
 Status = Literal["running", "success", "failed", "interrupted"]
 T = TypeVar("T")
@@ -216,11 +216,6 @@ class PageWriter:
             deadline = time.monotonic() + min(0.5, self.hold_s)
             while self.warehouse.readers_waiting() and time.monotonic() < deadline:
                 time.sleep(0.01)
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Run one statement in its own transaction."""
-        con = self._conn()
-        con.execute(sql, list(params))
 
     def commit_batch(
         self,
