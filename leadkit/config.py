@@ -105,12 +105,15 @@ class SourceSettings(_Strict):
     max_retries: int = Field(default=5, ge=0, le=20, description="retries of one request")
 
 
-class DestinationSettings(BaseModel):
-    """``[destinations.NAME]``: where ``leadkit push`` sends leads (settings per kind)."""
+class DestinationSettings(_Strict):
+    """Settings every destination (``[destinations.NAME]``) has; each kind's model extends
+    this (see ``leadkit.push.base``). Secrets are ``SecretStr`` fields set with ``${VAR}``."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    kind: Literal["dialler", "realgeeks", "kpro", "ovipro"]
+    kind: str
+    enabled: bool = True
+    concurrency: int = Field(default=4, ge=1, le=64, description="requests in flight")
+    timeout_s: float = Field(default=30.0, gt=0, le=600, description="per request")
+    max_retries: int = Field(default=5, ge=0, le=20, description="retries of one request")
 
 
 class ServeSettings(_Strict):
@@ -296,6 +299,7 @@ def parse_config(
         except LookupError as exc:
             problems.append(ConfigProblem(f"{key}.kind", str(exc), short_repr(kind)))
             continue
+        assert system.settings is not None
         model = _validate(system.settings, body, key, problems)
         if model is not None:
             _warn_plain_secrets(data.get("sources", {}).get(name, {}), key)
@@ -305,8 +309,32 @@ def parse_config(
     raw_dest = subst.get("destinations", {})
     if isinstance(raw_dest, dict):
         for name, body in raw_dest.items():
-            dest = _validate(DestinationSettings, body, f"destinations.{name}", problems)
+            key = f"destinations.{name}"
+            if not _NAME.match(name):
+                problems.append(
+                    ConfigProblem(
+                        key,
+                        "destination names start with a letter and use letters, digits, _ and -",
+                    )
+                )
+                continue
+            if not isinstance(body, dict):
+                problems.append(ConfigProblem(key, "must be a table with at least `kind`"))
+                continue
+            kind = body.get("kind")
+            allowed = ", ".join(known_kinds("destination"))
+            if not isinstance(kind, str):
+                problems.append(ConfigProblem(f"{key}.kind", f"missing; allowed: {allowed}"))
+                continue
+            try:
+                dsystem = get_system(kind, role="destination")
+            except LookupError as exc:
+                problems.append(ConfigProblem(f"{key}.kind", str(exc), short_repr(kind)))
+                continue
+            assert dsystem.destination_settings is not None
+            dest = _validate(dsystem.destination_settings, body, key, problems)
             if dest is not None:
+                _warn_plain_secrets(data.get("destinations", {}).get(name, {}), key)
                 destinations[name] = dest
     else:
         problems.append(ConfigProblem("destinations", "must be a table of named destinations"))

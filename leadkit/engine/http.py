@@ -15,7 +15,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,7 +44,7 @@ Params = Sequence[tuple[str, str]] | Mapping[str, str]
 
 @dataclass(frozen=True)
 class Response:
-    """A successful (2xx) response, fully read."""
+    """A successful (2xx, or a status the caller listed in ``accept``) response, fully read."""
 
     status: int
     body: bytes
@@ -209,8 +209,12 @@ class HttpClient:
         params: Params | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        accept: Collection[int] = (),
     ) -> Response:
         """Send a request, retrying transient failures; return the 2xx response.
+
+        ``accept`` lists non-2xx statuses to return as a :class:`Response` instead of
+        raising (e.g. ``(400, 422)`` for a destination that reads validation errors).
 
         Raises:
             SourceAuthError: 401/403.
@@ -241,7 +245,7 @@ class HttpClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._authenticated(method, url, params, json, headers)
+                    return await self._authenticated(method, url, params, json, headers, accept)
         except TransientHTTPError as exc:
             last = exc
         assert last is not None
@@ -267,19 +271,20 @@ class HttpClient:
         params: Params | None,
         json: Any,
         headers: Mapping[str, str] | None,
+        accept: Collection[int] = (),
     ) -> Response:
         if self.auth is None:
-            return await self._once(method, url, params, json, headers)
+            return await self._once(method, url, params, json, headers, accept)
         creds = await self.auth.headers()
         try:
-            return await self._once(method, url, params, json, {**(headers or {}), **creds})
+            return await self._once(method, url, params, json, {**(headers or {}), **creds}, accept)
         except SourceAuthError as exc:
             if exc.status != 401:
                 raise
             # The token may have expired in flight: renew once (single-flight), then replay.
             await self.auth.refresh(creds)
             creds = await self.auth.headers()
-            return await self._once(method, url, params, json, {**(headers or {}), **creds})
+            return await self._once(method, url, params, json, {**(headers or {}), **creds}, accept)
 
     async def _once(
         self,
@@ -288,6 +293,7 @@ class HttpClient:
         params: Params | None,
         json: Any,
         headers: Mapping[str, str] | None,
+        accept: Collection[int] = (),
     ) -> Response:
         hdrs = dict(headers or {})
         rid = ""
@@ -309,7 +315,7 @@ class HttpClient:
         except aiohttp.ClientError as exc:
             text = self.redactor.scrub(f"{type(exc).__name__}: {exc}")
             raise TransientHTTPError(f"{text} on {method} {shown}{rid_note}") from exc
-        if 200 <= status < 300:
+        if 200 <= status < 300 or status in accept:
             return Response(status, body, resp_headers, shown)
         detail = self.redactor.scrub(api_error_text(body))
         message = f"HTTP {status} on {method} {shown}{rid_note}: {detail}"

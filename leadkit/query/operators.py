@@ -139,16 +139,16 @@ def _one(fn: Callable[[pl.Expr, object], pl.Expr]) -> PolarsBuilder:
 
 
 OPERATORS: tuple[Operator, ...] = (
-    MembershipOperator(Op.EQ, Arity.ONE, _ANY, "=", "{column} = ?", _one(lambda c, v: c == v)),
+    MembershipOperator(Op.EQ, Arity.ONE, _ANY, "=", "{column} = ?", _one(lambda c, v: c.eq(v))),
     MembershipOperator(
-        Op.NOT, Arity.ONE, _ANY, "!=", "{column} <> ?", _one(lambda c, v: c != v), negated=True
+        Op.NOT, Arity.ONE, _ANY, "!=", "{column} <> ?", _one(lambda c, v: c.ne(v)), negated=True
     ),
-    Operator(Op.GT, Arity.ONE, _ORDERED, ">", "{column} > ?", _one(lambda c, v: c > v)),
-    Operator(Op.LT, Arity.ONE, _ORDERED, "<", "{column} < ?", _one(lambda c, v: c < v)),
-    Operator(Op.GTE, Arity.ONE, _ORDERED, ">=", "{column} >= ?", _one(lambda c, v: c >= v)),
-    Operator(Op.LTE, Arity.ONE, _ORDERED, "<=", "{column} <= ?", _one(lambda c, v: c <= v)),
+    Operator(Op.GT, Arity.ONE, _ORDERED, ">", "{column} > ?", _one(lambda c, v: c.gt(v))),
+    Operator(Op.LT, Arity.ONE, _ORDERED, "<", "{column} < ?", _one(lambda c, v: c.lt(v))),
+    Operator(Op.GTE, Arity.ONE, _ORDERED, ">=", "{column} >= ?", _one(lambda c, v: c.ge(v))),
+    Operator(Op.LTE, Arity.ONE, _ORDERED, "<=", "{column} <= ?", _one(lambda c, v: c.le(v))),
     LttOperator(
-        Op.LTT, Arity.ONE, _TEMPORAL, "up to the end of", "{column} < ?", _one(lambda c, v: c < v)
+        Op.LTT, Arity.ONE, _TEMPORAL, "up to the end of", "{column} < ?", _one(lambda c, v: c.lt(v))
     ),
     MembershipOperator(
         Op.IN, Arity.LIST, _ANY, "in", "{column} IN ({params})", lambda c, v: c.is_in(list(v))

@@ -26,11 +26,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import polars as pl
 
-from leadkit.config import SourceSettings
+from leadkit.config import DestinationSettings, SourceSettings
 from leadkit.redact import Redactor
 
 if TYPE_CHECKING:
     import aiohttp
+
+    from leadkit.push.base import Destination
 
 T = TypeVar("T")
 
@@ -171,16 +173,22 @@ class System:
     Attributes:
         kind: the ``kind`` value in leadkit.toml.
         title: human name.
-        settings: the pydantic settings model of a source of this kind.
+        settings: the pydantic settings model of a source of this kind (``None`` for
+            push-only systems).
         source: the :class:`Source` subclass (``None`` for push-only systems).
         tables: warehouse tables the system writes.
         view_sql: ``SELECT`` over its tables giving the canonical ``leads`` columns.
+        destination: the :class:`leadkit.push.base.Destination` subclass, for systems that
+            receive leads (``None`` for pull-only systems).
+        destination_settings: the settings model of a destination of this kind.
     """
 
     kind: str
     title: str
-    settings: type[SourceSettings]
+    settings: type[SourceSettings] | None
     source: type[Source] | None
     tables: tuple[TableSpec, ...] = ()
     view_sql: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
+    destination: type[Destination] | None = None
+    destination_settings: type[DestinationSettings] | None = None
