@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["get_system", "known_kinds"]
 
 _SOURCES: tuple[str, ...] = ("kpro", "ovipro")
-_DESTINATIONS: tuple[str, ...] = ()
+_DESTINATIONS: tuple[str, ...] = ("dialler", "kpro", "ovipro", "realgeeks")
 
 Role = Literal["source", "destination"]
 
