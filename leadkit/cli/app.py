@@ -225,16 +225,43 @@ def runs(
 @app.command()
 @handle_errors
 def sandbox(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = any free port).")] = 8700,
-    leads: Annotated[int, typer.Option(help="Number of synthetic leads.")] = 5000,
-    seed: Annotated[int, typer.Option(help="Random seed of the dataset.")] = 0,
+    systems: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Simulators to serve: kpro, ovipro, carehome, dialler, realgeeks (default: all)."
+        ),
+    ] = None,
+    port: Annotated[
+        int,
+        typer.Option(
+            help="First port on 127.0.0.1; the next systems take the next ports (0 = any)."
+        ),
+    ] = 8700,
+    leads: Annotated[int, typer.Option(help="Leads in each pull system's dataset.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed of the datasets.")] = 0,
     latency_ms: Annotated[float, typer.Option(help="Added latency per request.")] = 0.0,
     fault_rate: Annotated[float, typer.Option(help="Share of requests that fail (0..1).")] = 0.0,
+    write_config: Annotated[
+        Path | None,
+        typer.Option(help="Write a leadkit.toml pointing at the running simulators here."),
+    ] = None,
 ) -> None:
-    """Serve the KPro sandbox API on 127.0.0.1 until Ctrl-C."""
-    from leadkit.cli.demo import serve_sandbox
+    """Serve the simulated lead APIs on 127.0.0.1 until Ctrl-C."""
+    from leadkit.cli.sandboxes import SandboxOptions, serve_sandboxes
 
-    serve_sandbox(port=port, leads=leads, seed=seed, latency_ms=latency_ms, fault_rate=fault_rate)
+    options = SandboxOptions(
+        leads=leads, seed=seed, latency_s=latency_ms / 1000, fault_rate=fault_rate, port=port
+    )
+    try:
+        serve_sandboxes(
+            systems or [],
+            options,
+            write_config=str(write_config) if write_config else None,
+            console=out,
+        )
+    except LookupError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
 
 
 @app.command()

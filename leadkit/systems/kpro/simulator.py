@@ -157,6 +157,7 @@ class KProSandbox:
 
     Args:
         config: behaviour; defaults to ``KProSandboxConfig()``.
+        port: port to bind; 0 picks a free one.
 
     Example:
         >>> async def demo() -> int:
@@ -166,8 +167,9 @@ class KProSandbox:
         10
     """
 
-    def __init__(self, config: KProSandboxConfig | None = None):
+    def __init__(self, config: KProSandboxConfig | None = None, *, port: int = 0):
         self._config = config or KProSandboxConfig()
+        self._port = port
         self._app: web.Application | None = None
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -176,7 +178,7 @@ class KProSandbox:
         self._app = await asyncio.to_thread(make_app, self._config)
         self._runner = web.AppRunner(self._app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
         await site.start()
         port = self._runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}"
