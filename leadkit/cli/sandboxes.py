@@ -9,7 +9,7 @@ deployment's habit (secrets from the environment) is what the newcomer sees firs
 
 Example:
     >>> [s.system for s in SANDBOXES]
-    ['kpro', 'ovipro']
+    ['kpro', 'ovipro', 'dialler', 'realgeeks']
     >>> spec("kpro").role
     'source'
 """
@@ -126,6 +126,46 @@ def _ovipro_toml(name: str, sb: Any) -> str:
     )
 
 
+def _dialler(o: SandboxOptions) -> AbstractAsyncContextManager[Any]:
+    from leadkit.systems.dialler.sandbox import DiallerSandbox, DiallerSandboxConfig
+
+    cfg = DiallerSandboxConfig(seed=o.seed, latency_s=o.latency_s, fault_rate=o.fault_rate)
+    return DiallerSandbox(cfg, port=o.port)
+
+
+def _dialler_toml(name: str, sb: Any) -> str:
+    env = f"LEADKIT_{name.upper()}_KEY"
+    return (
+        f"[destinations.{name}]\n"
+        'kind = "dialler"\n'
+        f'base_url = "{sb.base_url}"\n'
+        f'api_key = "${{{env}:-{sb.api_key}}}"\n'
+        f'lead_type = "{sb.lead_types[0]}"\n'
+        "delays_s = 600  # call ten minutes after the lead arrives\n"
+    )
+
+
+def _realgeeks(o: SandboxOptions) -> AbstractAsyncContextManager[Any]:
+    from leadkit.systems.realgeeks.sandbox import RealGeeksSandbox, RealGeeksSandboxConfig
+
+    cfg = RealGeeksSandboxConfig(seed=o.seed, latency_s=o.latency_s, fault_rate=o.fault_rate)
+    return RealGeeksSandbox(cfg, port=o.port)
+
+
+def _realgeeks_toml(name: str, sb: Any) -> str:
+    env = f"LEADKIT_{name.upper()}_PASSWORD"
+    return (
+        f"[destinations.{name}]\n"
+        'kind = "realgeeks"\n'
+        f'base_url = "{sb.base_url}"\n'
+        f'username = "{sb.username}"\n'
+        f'password = "${{{env}:-{sb.password}}}"\n'
+        f'site_uuid = "{sb.site_uuids[0]}"\n'
+        'lead_source = "leadkit demo"\n'
+        'phone_region = "GB"  # the sandbox sources are British; +… numbers keep their own\n'
+    )
+
+
 SANDBOXES: tuple[SandboxSpec, ...] = (
     SandboxSpec(
         "kpro",
@@ -143,6 +183,24 @@ SANDBOXES: tuple[SandboxSpec, ...] = (
         _ovipro,
         _ovipro_toml,
         lambda sb: f"{sb.base_url}/leads (tokens: {sb.auth_url}/tokens)",
+        lambda sb: f"username={sb.username} password={sb.password}",
+    ),
+    SandboxSpec(
+        "dialler",
+        "destination",
+        "Dialler",
+        _dialler,
+        _dialler_toml,
+        lambda sb: f"{sb.base_url}/lead/add (types: {', '.join(sb.lead_types)})",
+        lambda sb: f"key={sb.api_key}",
+    ),
+    SandboxSpec(
+        "realgeeks",
+        "destination",
+        "Real Geeks",
+        _realgeeks,
+        _realgeeks_toml,
+        lambda sb: f"{sb.base_url}/rest/sites/{sb.site_uuids[0]}/leads",
         lambda sb: f"username={sb.username} password={sb.password}",
     ),
 )
