@@ -101,6 +101,7 @@ class SourceResult:
     updated: int = 0
     unchanged: int = 0
     rejects: int = 0
+    warnings: int = 0
     vanished: int = 0
     requests: int = 0
     retries: int = 0
@@ -272,7 +273,7 @@ class PageWriter:
                     "UPDATE _runs SET pages = pages + ?, records = records + ?, "
                     "leads_inserted = leads_inserted + ?, leads_updated = leads_updated + ?, "
                     "leads_unchanged = leads_unchanged + ?, rejects = rejects + ?, "
-                    "cursor_after = ? WHERE run_id = ? AND source = ?",
+                    "warnings = warnings + ?, cursor_after = ? WHERE run_id = ? AND source = ?",
                     [
                         t.pages,
                         t.records,
@@ -280,6 +281,7 @@ class PageWriter:
                         t.updated,
                         t.unchanged,
                         t.rejects,
+                        t.warnings,
                         t.cursor,
                         self.run_id,
                         name,
@@ -360,6 +362,7 @@ class _Tentative:
     updated: int = 0
     unchanged: int = 0
     rejects: int = 0
+    warnings: int = 0
     seen: dict[str, list[pl.Series]] = field(default_factory=dict)
 
     @classmethod
@@ -382,6 +385,7 @@ class _Tentative:
         self.updated += counts.updated
         self.unchanged += counts.unchanged
         self.rejects += len(page.rejects)
+        self.warnings += page.warnings
 
     def count(self, counts: UpsertCounts) -> None:
         """Add one upsert's counts."""
@@ -413,6 +417,7 @@ class _Tentative:
         r.updated += self.updated
         r.unchanged += self.unchanged
         r.rejects += self.rejects
+        r.warnings += self.warnings
 
 
 def _build_sources(config: LeadkitConfig, names: Sequence[str] | None) -> list[Source]:

@@ -14,7 +14,7 @@ Example:
     >>> get_system("kporo")
     Traceback (most recent call last):
     ...
-    LookupError: unknown kind 'kporo'; did you mean 'kpro'? Allowed: kpro, ovipro
+    LookupError: unknown kind 'kporo'; did you mean 'kpro'? Allowed: carehome, kpro, ovipro
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["get_system", "known_kinds"]
 
-_SOURCES: tuple[str, ...] = ("kpro", "ovipro")
+_SOURCES: tuple[str, ...] = ("kpro", "ovipro", "carehome")
 _DESTINATIONS: tuple[str, ...] = ("dialler", "kpro", "ovipro", "realgeeks")
 
 Role = Literal["source", "destination"]

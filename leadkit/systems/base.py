@@ -83,6 +83,7 @@ class Page:
         cursor: the source's cursor once pages ``0..seq`` are committed; ``None`` keeps the
             previous one.
         received: records received in this page (valid + rejected).
+        warnings: data-quality warnings in ``frame`` (summed into ``_runs.warnings``).
     """
 
     seq: int
@@ -91,6 +92,7 @@ class Page:
     rejects: list[Reject] = field(default_factory=list)
     cursor: str | None = None
     received: int = 0
+    warnings: int = 0
 
 
 @dataclass

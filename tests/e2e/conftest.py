@@ -1,4 +1,5 @@
-"""End-to-end fixtures: KPro and OviPro sandboxes on 127.0.0.1, config files, the CLI."""
+"""End-to-end fixtures: KPro, OviPro and carehome sandboxes on 127.0.0.1, config files, the
+CLI."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from leadkit.config import LeadkitConfig, load_config
 from leadkit.sandbox import SandboxThread
+from leadkit.systems.carehome.sandbox import CarehomeSandbox, CarehomeSandboxConfig
 from leadkit.systems.kpro.simulator import KProSandbox, KProSandboxConfig
 from leadkit.systems.ovipro.sandbox import OviProSandbox, OviProSandboxConfig
 
@@ -44,6 +46,12 @@ def start_sandbox() -> Iterator[StartSandbox]:
 def start_ovipro() -> Iterator[StartSandbox]:
     """Start OviPro sandboxes (each on its own port); all are stopped after the test."""
     yield from _starter(lambda **knobs: OviProSandbox(OviProSandboxConfig(**knobs)))
+
+
+@pytest.fixture
+def start_carehome() -> Iterator[StartSandbox]:
+    """Start carehome sandboxes (each on its own port); all are stopped after the test."""
+    yield from _starter(lambda **knobs: CarehomeSandbox(CarehomeSandboxConfig(**knobs)))
 
 
 def toml_value(value: Any) -> str:
@@ -82,6 +90,26 @@ def ovipro_block(
     return "\n".join(lines) + "\n"
 
 
+def carehome_block(
+    name: str, sb: SandboxThread, settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """``[sources.NAME]`` for a carehome sandbox. Special key: ``_key`` (default: the
+    sandbox's demo key). Lists (``categories``) are written as TOML arrays."""
+    env = f"CAREHOME_KEY_{name.upper()}"
+    monkeypatch.setenv(env, settings.pop("_key", None) or sb.server.api_key)
+    lines = [
+        f"[sources.{name}]",
+        'kind = "carehome"',
+        f'base_url = "{sb.server.base_url}"',
+        f'api_key = "${{{env}}}"',
+        "backoff_initial_s = 0.01",
+    ]
+    for k, v in settings.items():
+        shown = "[" + ", ".join(map(str, v)) + "]" if isinstance(v, list | tuple) else toml_value(v)
+        lines.append(f"{k} = {shown}")
+    return "\n".join(lines) + "\n"
+
+
 def source_block(name: str, sb: SandboxThread, **extra: Any) -> str:
     lines = [
         f"[sources.{name}]",
@@ -98,7 +126,7 @@ def source_block(name: str, sb: SandboxThread, **extra: Any) -> str:
 def make_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., LeadkitConfig]:
     """Write leadkit.toml for sandboxes ({name: (sandbox, {setting: value})}) and load it.
 
-    KPro or OviPro blocks are written according to the sandbox's type."""
+    KPro, OviPro or carehome blocks are written according to the sandbox's type."""
 
     def make(
         sources: dict[str, tuple[SandboxThread, dict[str, Any]]], **warehouse: Any
@@ -109,6 +137,9 @@ def make_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...
             settings = dict(extra)
             if isinstance(sb.server, OviProSandbox):
                 text += "\n" + ovipro_block(name, sb, settings, monkeypatch)
+                continue
+            if isinstance(sb.server, CarehomeSandbox):
+                text += "\n" + carehome_block(name, sb, settings, monkeypatch)
                 continue
             key = settings.pop("_key", None) or sb.server.api_key
             text += "\n" + source_block(name, sb, **settings)

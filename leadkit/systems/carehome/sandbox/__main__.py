@@ -1,0 +1,5 @@
+"""``python -m leadkit.systems.carehome.sandbox``: run the sandbox from a shell."""
+
+from leadkit.systems.carehome.sandbox.simulator import main
+
+main()
