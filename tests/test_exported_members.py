@@ -9,6 +9,7 @@ def test_public_names_are_pinned() -> None:
     assert leadkit.__all__ == [
         "ConfigError",
         "LeadkitError",
+        "PushResult",
         "QueryError",
         "QueryResult",
         "RunLockedError",
@@ -19,6 +20,8 @@ def test_public_names_are_pinned() -> None:
         "WarehouseError",
         "__version__",
         "connect",
+        "deliveries",
+        "push_leads",
     ]
     for name in leadkit.__all__:
         assert hasattr(leadkit, name), name

@@ -19,6 +19,18 @@ and nothing about any API. They meet here:
 HTTP goes through :class:`leadkit.engine.http.HttpClient` (``PushContext.http``): it retries
 429/5xx/timeouts with backoff and ``Retry-After``; pass ``accept=`` the 4xx statuses whose
 body the destination wants to read (e.g. 400/422 validation errors) instead of an exception.
+
+**Exactly once across a killed push.** The engine commits a ``pending`` ledger row before
+the request that delivers a lead. A later push that finds ``pending`` rows does not know
+whether the request reached the destination, and asks the destination:
+
+* :meth:`Destination.reconcile` may look the leads up at the destination (OviPro does, by
+  the ``supplierAssignedIdentifiers`` leadkit sends) and answer an :class:`Outcome` for the
+  ones it finds; the default answers ``None`` (not known);
+* leads still not known are sent again with :attr:`Prepared.resend` set: destinations where
+  a repeat is harmless (KPro's ``externalRef`` dedupe, Real Geeks' upsert by id) need do
+  nothing; others read an "already there" answer as delivered (the dialler's
+  ``Existing Contact`` / ``Another call is already scheduled``, spec Q6).
 """
 
 from __future__ import annotations
@@ -132,6 +144,8 @@ class Prepared:
         payload_hash: hash of ``payload`` (the engine computes it; the ledger stores it).
         update: True when the ledger shows an earlier delivery of a different payload.
         remote_id: the lead's id at the destination from an earlier delivery, if any.
+        resend: True when an earlier push was killed while delivering this lead, so the
+            destination may already have it: an "already exists" answer means delivered.
     """
 
     lead: Lead
@@ -139,6 +153,7 @@ class Prepared:
     payload_hash: str
     update: bool = False
     remote_id: str | None = None
+    resend: bool = False
 
 
 @dataclass(frozen=True)
@@ -232,6 +247,20 @@ class Destination(ABC):
         Destinations with a validate-only mode (the dialler's ``test``) override this.
         """
         return [Outcome("would-send", detail="validated locally") for _ in batch]
+
+    async def start(self, ctx: PushContext) -> None:  # noqa: B027 - an optional hook
+        """Called once per push before the first :meth:`send`/:meth:`check`/:meth:`cancel`
+        (e.g. to set up token auth on ``ctx.http.session``). Default: nothing."""
+
+    async def reconcile(self, batch: Sequence[Prepared], ctx: PushContext) -> list[Outcome | None]:
+        """Find out what became of deliveries a killed push left ``pending``.
+
+        Return one item per lead: an :class:`Outcome` when the destination is known to have
+        the lead (``sent``) or to refuse it, or ``None`` when unknown — the engine then sends
+        it again with :attr:`Prepared.resend` set. Default: all unknown (right for
+        destinations where a repeated delivery is harmless).
+        """
+        return [None for _ in batch]
 
     async def cancel(self, batch: Sequence[Prepared], ctx: PushContext) -> list[Outcome]:
         """Withdraw earlier deliveries (only when ``supports_cancel``)."""

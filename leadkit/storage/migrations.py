@@ -137,11 +137,33 @@ def _ovipro(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_ref")
 
 
+def _deliveries(con: duckdb.DuckDBPyConnection) -> None:
+    from leadkit.push.ledger import LEDGER_DDL
+
+    for ddl in LEDGER_DDL:
+        con.execute(ddl)
+
+
+def _carehome(con: duckdb.DuckDBPyConnection) -> None:
+    from leadkit.systems.carehome import SYSTEM
+    from leadkit.systems.carehome.tables import reference_tables
+
+    for spec in SYSTEM.tables:
+        con.execute(spec.ddl)
+    for name, frame in reference_tables().items():
+        con.register("_ref", frame)
+        con.execute(f"CREATE OR REPLACE TABLE {quote_ident(name)} AS SELECT * FROM _ref")
+        con.unregister("_ref")
+    con.execute("ALTER TABLE _runs ADD COLUMN IF NOT EXISTS warnings BIGINT DEFAULT 0")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: _runs, _state, _rejects", _core),
     Migration(2, "KPro Marketing: kpro_leads and reference tables", _kpro),
     Migration(3, "_runs.leads_vanished for full-scan sources", _vanished),
     Migration(4, "OviPro: ovipro_leads, ovipro_outgoing_leads and enum tables", _ovipro),
+    Migration(5, "carehome: carehome_leads, carehome_categories, _runs.warnings", _carehome),
+    Migration(6, "push: _deliveries (delivery ledger) and _pushes (push runs)", _deliveries),
 )
 
 

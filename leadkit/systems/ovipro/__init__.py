@@ -4,17 +4,24 @@
 Parts: ``settings`` (leadkit.toml model), ``auth`` (bearer tokens), ``client`` (the
 source), ``scan`` (full scans over offset pages), ``models`` (wire and warehouse schemas,
 parsing), ``tables`` (warehouse tables), ``reference`` (enum tables), ``sandbox`` (the
-simulator).
+simulator), ``destination`` (creating leads, for ``leadkit push``).
 """
 
 from __future__ import annotations
 
 from leadkit.systems.base import System
 from leadkit.systems.ovipro.client import OviProSource
+from leadkit.systems.ovipro.destination import OviProDestination, OviProDestinationSettings
 from leadkit.systems.ovipro.settings import OviProSettings
 from leadkit.systems.ovipro.tables import LEADS_VIEW_SQL, TABLES
 
-__all__ = ["SYSTEM", "OviProSettings", "OviProSource"]
+__all__ = [
+    "SYSTEM",
+    "OviProDestination",
+    "OviProDestinationSettings",
+    "OviProSettings",
+    "OviProSource",
+]
 
 OviProSource.tables = TABLES
 
@@ -25,4 +32,6 @@ SYSTEM = System(
     source=OviProSource,
     tables=TABLES,
     view_sql=LEADS_VIEW_SQL,
+    destination=OviProDestination,
+    destination_settings=OviProDestinationSettings,
 )

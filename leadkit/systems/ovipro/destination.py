@@ -1,0 +1,469 @@
+"""OviPro as a destination: create leads with ``POST /leads`` or the marketplace endpoint.
+
+* **Auth**: the bearer token of :mod:`leadkit.systems.ovipro.auth` (renewed before expiry,
+  once on a 401); a fresh lowercase ``Request-ID`` on every request (spec §3).
+* **Payload**: ``{"lead": {...}}`` with the configured office, lead type and source (the
+  marketplace body nests the office and has no source, spec §6/Q10); the customer's name,
+  e-mail and phone (E.164, ``phone_region`` for national numbers; an invalid number
+  rejects the lead); the lead's message; every other field in ``additionalNote`` under a
+  ``-- leadkit --`` line; and **leadkit's own id** in ``supplierAssignedIdentifiers``
+  (``{schemeId: scheme_id, supplierAssignedId: <lead key>}``).
+* **No idempotency** (spec Q15): a repeated POST creates a second lead. So a create is
+  retried at once only when the server answered 429/502/503/504 (it refused the request);
+  after a timeout, a reset connection or a 500 — when the request may have created the
+  lead — the destination first **looks the lead up** (``GET /leads`` of the office, newest
+  first, matching ``supplierAssignedIdentifiers``) and retries only if it is not there.
+  :meth:`OviProDestination.reconcile` does the same for leads a killed push left
+  ``pending``. The look-up reads at most ``lookup_pages`` pages of 100 leads.
+* **No updates**: OviPro's ``PUT /leads/{id}`` changes the receiving agency's status and
+  assignment, not the lead's data, so a changed lead is reported ``not-updatable``.
+
+Example:
+    >>> s = OviProDestinationSettings(base_url="http://127.0.0.1:1/lead/v1",
+    ...     auth_url="http://127.0.0.1:1/authentication/v1", username="u", password="p",
+    ...     agency_office_id="0b5f8b4e-3a5c-4c1e-9d51-2b1b1c6f9a11")
+    >>> from leadkit.push.base import Lead
+    >>> body = OviProDestination("ovi", s).prepare(Lead("kpro", "main", "42", {
+    ...     "email": "matti@example.fi", "first_name": "Matti", "phone": "040 123 4567",
+    ...     "message": "Soittakaa", "status": "passed"}))
+    >>> body["lead"]["customer"]
+    {'firstName': 'Matti', 'emailAddress': 'matti@example.fi', 'phoneNumber': '+358401234567'}
+    >>> body["lead"]["supplierAssignedIdentifiers"]
+    [{'schemeId': 'leadkit', 'supplierAssignedId': 'kpro:main:42'}]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+import orjson
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from leadkit.config import DestinationSettings
+from leadkit.engine.http import HttpClient
+from leadkit.errors import SourceAuthError, SourceError, short_repr
+from leadkit.push.base import (
+    Destination,
+    Lead,
+    LeadRejected,
+    Outcome,
+    Prepared,
+    PushContext,
+    json_ready,
+)
+from leadkit.push.contact import normalise_email, normalise_phone
+from leadkit.systems.ovipro.auth import OviProAuth
+from leadkit.systems.ovipro.client import is_invalid_api_key, new_request_id
+from leadkit.systems.ovipro.settings import OviProSettings
+
+__all__ = ["CreateLeadBody", "OviProDestination", "OviProDestinationSettings"]
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+_REFUSED = frozenset({429, 502, 503, 504})
+MarketplaceCode = Literal["ETUOVI", "VUOKRAOVI", "OIKOTIE", "KL_TOIMITILAT", "TOIMITILAT_FI"]
+
+
+class OviProDestinationSettings(DestinationSettings):
+    """``[destinations.NAME] kind = "ovipro"``: create leads in OviPro.
+
+    Attributes:
+        base_url: the Lead API, e.g. ``https://api.ovipro.fi/lead/v1`` (inferred).
+        auth_url: the Authentication API, e.g. ``https://api.ovipro.fi/authentication/v1``.
+        username: the integration's user; ``"${OVIPRO_USERNAME}"``.
+        password: its password; ``"${OVIPRO_PASSWORD}"``.
+        api_key: optional gateway key (``x-api-key``).
+        auth_path: token endpoint under ``auth_url`` (inferred ``/tokens``).
+        leads_path: ``/leads`` (inferred).
+        marketplace_path: ``/marketplaces/{marketplaceCode}/leads`` (inferred).
+        endpoint: ``leads`` (``POST /leads``) or ``marketplace``.
+        marketplace_code: the marketplace (with ``endpoint = "marketplace"``).
+        agency_office_id: the receiving office (a lowercase uuid).
+        lead_type_code: e.g. ``BUYER_REFERRAL`` or ``SELLER_REFERRAL`` (open enum).
+        lead_source_type_code: source code for ``POST /leads`` (open enum; ask OviPro).
+        recipient_name: optional ``recipient.name``.
+        recipient_email: optional ``recipient.emailAddress``.
+        tags: labels added to every lead.
+        scheme_id: ``schemeId`` of leadkit's id in ``supplierAssignedIdentifiers``.
+        phone_region: country assumed for phone numbers without ``+``.
+        lookup_pages: pages (100 leads each, newest first) a look-up reads.
+        renew_fraction: renew the token after this share of its lifetime.
+        backoff_initial_s: first retry delay (doubles, up to 30 s).
+    """
+
+    kind: Literal["ovipro"] = "ovipro"
+    base_url: str
+    auth_url: str
+    username: str
+    password: SecretStr
+    api_key: SecretStr | None = None
+    auth_path: str = "/tokens"
+    leads_path: str = "/leads"
+    marketplace_path: str = "/marketplaces/{marketplaceCode}/leads"
+    endpoint: Literal["leads", "marketplace"] = "leads"
+    marketplace_code: MarketplaceCode | None = Field(default=None, validate_default=True)
+    agency_office_id: str
+    lead_type_code: str = Field(default="BUYER_REFERRAL", min_length=1)
+    lead_source_type_code: str = Field(default="OTHER", min_length=1)
+    recipient_name: str | None = None
+    recipient_email: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    scheme_id: str = Field(default="leadkit", min_length=1)
+    phone_region: str = Field(default="FI", pattern=r"^[A-Z]{2}$")
+    lookup_pages: int = Field(default=20, ge=1, le=1000)
+    renew_fraction: float = Field(default=0.8, gt=0, le=1)
+    backoff_initial_s: float = Field(default=0.5, ge=0, le=60)
+
+    @field_validator("base_url", "auth_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("agency_office_id")
+    @classmethod
+    def _uuid(cls, value: str) -> str:
+        if not _UUID.match(value):
+            raise ValueError(
+                "must be a lowercase uuid, e.g. '0b5f8b4e-3a5c-4c1e-9d51-2b1b1c6f9a11'"
+            )
+        return value
+
+    @field_validator("marketplace_code")
+    @classmethod
+    def _marketplace(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # a field validator (not a model one), so an error never echoes the whole table
+        if info.data.get("endpoint") == "marketplace" and value is None:
+            raise ValueError("is required with endpoint = 'marketplace'")
+        return value
+
+    def source_settings(self) -> OviProSettings:
+        """The same account as source settings (what :class:`OviProAuth` reads)."""
+        return OviProSettings(
+            base_url=self.base_url,
+            auth_url=self.auth_url,
+            username=self.username,
+            password=self.password,
+            api_key=self.api_key,
+            auth_path=self.auth_path,
+            leads_path=self.leads_path,
+            renew_fraction=self.renew_fraction,
+            backoff_initial_s=self.backoff_initial_s,
+            max_retries=self.max_retries,
+            timeout_s=self.timeout_s,
+        )
+
+
+class _Customer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    firstName: str | None = None
+    lastName: str | None = None
+    emailAddress: str | None = None
+    phoneNumber: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$")
+
+
+class _Identifier(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    schemeId: str
+    supplierAssignedId: str
+
+
+class _Office(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    agencyOfficeId: str
+
+
+class _Lead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    leadTypeCode: str
+    leadSourceTypeCode: str | None = None
+    agencyOfficeId: str | None = None
+    agencyOffice: _Office | None = None
+    realty: dict[str, Any] | None = None
+    message: str | None = None
+    additionalNote: str | None = None
+    customer: _Customer
+    recipient: dict[str, str] | None = None
+    supplierAssignedIdentifiers: list[_Identifier]
+    tags: list[str] | None = None
+
+
+class CreateLeadBody(BaseModel):
+    """Body of ``POST /leads`` and ``POST /marketplaces/{code}/leads`` (spec §6)."""
+
+    model_config = ConfigDict(extra="forbid")
+    lead: _Lead
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+class OviProDestination(Destination):
+    """Create leads in OviPro (one request per lead; OviPro has no batch create)."""
+
+    kind: ClassVar[str] = "ovipro"
+    supports_update: ClassVar[bool] = False
+    settings: OviProDestinationSettings
+
+    def __init__(self, name: str, settings: DestinationSettings) -> None:
+        assert isinstance(settings, OviProDestinationSettings)
+        super().__init__(name, settings)
+        self.settings = settings
+        self._http: HttpClient | None = None
+        self._once: HttpClient | None = None
+
+    def secrets(self) -> list[str]:
+        out = [self.settings.password.get_secret_value()]
+        if self.settings.api_key is not None:
+            out.append(self.settings.api_key.get_secret_value())
+        return out
+
+    def describe(self) -> str:
+        return f"{self.name} (ovipro, office {self.settings.agency_office_id})"
+
+    @property
+    def url(self) -> str:
+        """Where leads are created."""
+        s = self.settings
+        if s.endpoint == "marketplace":
+            assert s.marketplace_code is not None
+            return s.base_url + s.marketplace_path.format(marketplaceCode=s.marketplace_code)
+        return s.base_url + s.leads_path
+
+    # -- mapping -------------------------------------------------------------------------------
+
+    def prepare(self, lead: Lead) -> dict[str, Any]:
+        s = self.settings
+        row = lead.row
+        native = isinstance(row.get("lead"), Mapping)  # an ovipro_leads row
+        inner: Mapping[str, Any] = row["lead"] if native else {}
+        person: Mapping[str, Any] = inner.get("customer") or {} if native else row
+        first = _text(person.get("first_name"))
+        last = _text(person.get("last_name"))
+        email_raw = _text(person.get("email_address") if native else row.get("email"))
+        phone_raw = _text(person.get("phone_number") if native else row.get("phone"))
+        email = normalise_email(email_raw, field="email") if email_raw else None
+        phone = (
+            normalise_phone(phone_raw, region=s.phone_region, field="phone") if phone_raw else None
+        )
+        if email is None and phone is None:
+            raise LeadRejected(
+                "OviPro needs an e-mail address or a phone number; the lead has neither"
+            )
+        extra: dict[str, Any] = {"origin": lead.key}
+        if not first and not last and _text(row.get("full_name")):
+            extra["full name"] = _text(row.get("full_name"))
+        message = _text(inner.get("message") if native else row.get("message"))
+        for name in ("status", "category", "channel", "postcode"):
+            if not native and _text(row.get(name)):
+                extra[name] = _text(row.get(name))
+        if native:
+            extra["status"] = row.get("lead_status_code")
+            extra["source type"] = inner.get("lead_source_type_code")
+            if _text(inner.get("additional_note")):
+                extra["note"] = _text(inner.get("additional_note"))
+        created = row.get("created_at") or row.get("creation_time")
+        if isinstance(created, datetime):
+            extra["created"] = created.astimezone(UTC).isoformat(timespec="seconds")
+        note = "-- leadkit --\n" + "\n".join(f"{k}: {v}" for k, v in extra.items() if v)
+        body: dict[str, Any] = {
+            "leadTypeCode": (_text(inner.get("lead_type_code")) if native else None)
+            or s.lead_type_code,
+            "message": message or "",
+            "additionalNote": note,
+            "customer": {
+                "firstName": first,
+                "lastName": last,
+                "emailAddress": email,
+                "phoneNumber": phone,
+            },
+            "supplierAssignedIdentifiers": [
+                {"schemeId": s.scheme_id, "supplierAssignedId": lead.key}
+            ],
+            "tags": list(s.tags) + [t for t in (inner.get("tags") or []) if t] or None,
+        }
+        realty = inner.get("realty") if native else None
+        if isinstance(realty, Mapping):
+            address = realty.get("address") or {}
+            body["realty"] = {
+                "friendlyId": realty.get("friendly_id") or "",
+                "address": {
+                    "streetAddress": address.get("street_address") or "",
+                    "stairwell": address.get("stairwell") or "",
+                    "apartmentNumber": address.get("apartment_number") or "",
+                    "postcode": address.get("postcode") or "",
+                    "postalArea": address.get("postal_area") or "",
+                },
+            }
+        if s.endpoint == "marketplace":
+            body["agencyOffice"] = {"agencyOfficeId": s.agency_office_id}
+        else:
+            body["agencyOfficeId"] = s.agency_office_id
+            body["leadSourceTypeCode"] = s.lead_source_type_code
+        recipient = {"name": s.recipient_name, "emailAddress": s.recipient_email}
+        if any(recipient.values()):
+            body["recipient"] = {k: v for k, v in recipient.items() if v}
+        try:
+            model = CreateLeadBody.model_validate({"lead": body})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                for e in exc.errors(include_url=False)
+            )
+            raise LeadRejected(f"not a valid OviPro lead: {problems}") from None
+        return json_ready(model)
+
+    # -- sending -------------------------------------------------------------------------------
+
+    async def start(self, ctx: PushContext) -> None:
+        for secret in self.secrets():
+            ctx.redactor.add(secret)
+        s = self.settings
+
+        def client(retries: int, auth: OviProAuth | None) -> HttpClient:
+            return HttpClient(
+                ctx.http.session,
+                source=self.name,
+                redactor=ctx.redactor,
+                max_retries=retries,
+                log=ctx.log,
+                backoff_initial_s=s.backoff_initial_s,
+                request_id=new_request_id,
+                stats=ctx.http.stats,
+                auth=auth,
+                is_auth_error=is_invalid_api_key,
+            )
+
+        auth = OviProAuth(
+            client(s.max_retries, None),
+            s.source_settings(),
+            source=self.name,
+            redactor=ctx.redactor,
+            log=ctx.log,
+        )
+        self._http = client(s.max_retries, auth)  # GETs: retried freely
+        self._once = client(0, auth)  # creates: leadkit decides whether a retry is safe
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self.settings.api_key is not None:
+            headers["x-api-key"] = self.settings.api_key.get_secret_value()
+        return headers
+
+    async def send(self, batch: Sequence[Prepared], ctx: PushContext) -> list[Outcome]:
+        return [await self._create(p, ctx) for p in batch]
+
+    async def _create(self, p: Prepared, ctx: PushContext) -> Outcome:
+        assert self._once is not None
+        s = self.settings
+        detail = ""
+        for attempt in range(s.max_retries + 1):
+            if attempt:
+                await asyncio.sleep(min(30.0, s.backoff_initial_s * 2 ** (attempt - 1)))
+            try:
+                resp = await self._once.request(
+                    "POST", self.url, json=p.payload, headers=self._headers(), accept=(400,)
+                )
+            except SourceAuthError:
+                raise
+            except SourceError as exc:
+                detail = str(exc)
+                if exc.status in _REFUSED:
+                    continue  # the server refused it: nothing was created
+                if exc.status is not None and exc.status != 500:
+                    return Outcome("rejected", exc.status, detail=detail)
+                found = await self._lookup([p.lead.key])  # it may have been created
+                if p.lead.key in found:
+                    return Outcome("sent", None, detail="created (found after an unclear answer)",
+                                   remote_id=found[p.lead.key])  # fmt: skip
+                continue
+            text = resp.body.decode("utf-8", "replace")
+            if resp.status == 400:
+                return Outcome("rejected", 400, response=text, detail=_errors(resp.body))
+            lead_id = None
+            try:
+                doc = orjson.loads(resp.body)
+                lead_id = doc.get("leadId") if isinstance(doc, dict) else None
+            except orjson.JSONDecodeError:
+                pass
+            return Outcome("sent", resp.status, response=text, remote_id=lead_id)
+        return Outcome("failed", None, detail=detail or "gave up")
+
+    async def reconcile(self, batch: Sequence[Prepared], ctx: PushContext) -> list[Outcome | None]:
+        found = await self._lookup([p.lead.key for p in batch])
+        return [
+            Outcome(
+                "sent",
+                detail="found at OviPro after an interrupted push",
+                remote_id=found[p.lead.key],
+            )
+            if p.lead.key in found
+            else None
+            for p in batch
+        ]
+
+    async def _lookup(self, keys: Sequence[str]) -> dict[str, str]:
+        """Lead keys → OviPro lead ids, for leads of ``keys`` the office already has."""
+        assert self._http is not None
+        s = self.settings
+        wanted = set(keys)
+        found: dict[str, str] = {}
+        for page in range(s.lookup_pages):
+            params = [
+                ("agencyOfficeId", s.agency_office_id),
+                ("sort", "creationTime|desc"),
+                ("size", "100"),
+                ("startIndex", str(page * 100)),
+            ]
+            resp = await self._http.request(
+                "GET", s.base_url + s.leads_path, params=params, headers=self._headers()
+            )
+            doc = resp.json()
+            leads = doc.get("leads") if isinstance(doc, dict) else None
+            if not isinstance(leads, list):
+                break
+            for item in leads:
+                lead = item.get("lead") if isinstance(item, dict) else None
+                for ident in (lead or {}).get("supplierAssignedIdentifiers") or []:
+                    if (
+                        isinstance(ident, dict)
+                        and ident.get("schemeId") == s.scheme_id
+                        and ident.get("supplierAssignedId") in wanted
+                    ):
+                        found[ident["supplierAssignedId"]] = str(item.get("leadId"))
+            total = doc.get("totalCount")
+            if len(found) == len(wanted) or not isinstance(total, int) or (page + 1) * 100 >= total:
+                break
+        return found
+
+
+def _errors(body: bytes) -> str:
+    """OviPro's ``errors[]`` as ``target: message`` text."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return short_repr(body.decode("utf-8", "replace"), 300)
+    errors = doc.get("errors") if isinstance(doc, dict) else None
+    if isinstance(errors, list) and errors:
+        return "; ".join(
+            f"{e.get('target')}: {e.get('message') or e.get('errorCode')}"
+            for e in errors
+            if isinstance(e, dict)
+        )
+    return str(doc.get("message") if isinstance(doc, dict) else doc)
