@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lint format test demo bench docs clean
+.PHONY: help venv lint format test demo bench docs clean browser
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create .venv and install leadkit with its dev tools
 
-PY_DIRS := leadkit tests $(wildcard bench)
+PY_DIRS := leadkit tests dashboards $(wildcard bench)
 
 lint: $(STAMP)  ## ruff (lint + format check) and mypy on leadkit/
 	$(BIN)/ruff check $(PY_DIRS)
@@ -29,7 +29,20 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix $(PY_DIRS)
 	$(BIN)/ruff format $(PY_DIRS)
 
-test: lint  ## lint, then the whole test suite
+# The dashboard's real-browser test drives Debian's chromium (Playwright's own browser
+# download cannot reach its servers from our machines).
+browser:  ## install the system chromium the browser test needs (apt-get, when root)
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+		: ; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+		echo "chromium is not installed and cannot be installed here (needs root and apt-get):"; \
+		echo "  install it with: sudo apt-get install -y chromium"; \
+		echo "  without it the dashboard's browser test is skipped (and fails when CI is set)."; \
+	fi
+
+test: lint browser  ## lint, then the whole test suite
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)  ## run the main job against the built-in sandbox APIs

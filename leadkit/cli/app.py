@@ -8,6 +8,9 @@
 75    another ``leadkit extract`` is writing this warehouse
 130   interrupted (Ctrl-C / SIGTERM) after committing pages in flight
 ====  ===========================================================
+
+``leadkit push`` adds 3 (some leads rejected) and uses 75 for another push to the same
+destination; see ``leadkit.cli.push`` and docs/push.md.
 """
 
 from __future__ import annotations
@@ -271,11 +274,34 @@ def demo(
     directory: Annotated[
         Path, typer.Option("--dir", help="Where the demo writes its config and warehouse.")
     ] = Path("data/demo"),
+    no_dashboard: Annotated[
+        bool,
+        typer.Option(
+            "--no-dashboard",
+            help="Don't start the dashboard afterwards (also the case under CI or without a "
+            "terminal).",
+        ),
+    ] = False,
 ) -> None:
-    """Start the sandbox, extract from it with progress, and summarise what landed."""
+    """Start the sandbox, extract from it with progress, summarise, then open the dashboard."""
     from leadkit.cli.demo import run_demo
 
-    raise typer.Exit(run_demo(directory=directory, leads=leads, console=out))
+    raise typer.Exit(
+        run_demo(directory=directory, leads=leads, console=out, dashboard=not no_dashboard)
+    )
+
+
+@app.command()
+@handle_errors
+def dashboard(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 = any free port).")] = 8501,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the Streamlit dashboard over the warehouse and print its URL (Ctrl-C stops)."""
+    from leadkit.cli.dashboard import run_dashboard_command
+
+    raise typer.Exit(run_dashboard_command(host=host, port=port, config=config, console=out))
 
 
 @app.command()
@@ -344,4 +370,96 @@ def serve(
         config=config,
         log_format=log_format.value,
         out=out,
+    )
+
+
+class DeliveriesFormat(StrEnum):
+    """Output format of ``leadkit deliveries``."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+@handle_errors
+def push(
+    destination: Annotated[str, typer.Argument(help="A \\[destinations.NAME] of leadkit.toml.")],
+    where: Annotated[
+        str,
+        typer.Option(
+            "--where",
+            "-w",
+            help="Filters in KPro's language, e.g. 'createdAt.gte=2024-01-01&status=passed'. "
+            "Quote it. Default: every lead of the table.",
+        ),
+    ] = "",
+    table: Annotated[
+        str, typer.Option("--table", "-t", help="Lead table: leads, kpro_leads, ovipro_leads…")
+    ] = "leads",
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Validate and show what would be sent; send nothing."),
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", help="At most N leads (the first in key order).")
+    ] = None,
+    cancel: Annotated[
+        bool, typer.Option("--cancel", help="Withdraw earlier deliveries (dialler only).")
+    ] = False,
+    config: ConfigOpt = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress or summary; problems only.")
+    ] = False,
+    log_format: Annotated[
+        LogFormat, typer.Option("--log-format", help="text for people, json for schedulers.")
+    ] = LogFormat.text,
+) -> None:
+    """Push warehouse leads to a destination, exactly once (see docs/push.md)."""
+    from leadkit.cli.push import run_push_command
+
+    code = run_push_command(
+        destination,
+        where=where,
+        table=table,
+        dry_run=dry_run,
+        limit=limit,
+        cancel=cancel,
+        config=config,
+        quiet=quiet,
+        log_format=log_format.value,
+        out=out,
+        err=err,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+@handle_errors
+def deliveries(
+    destination: Annotated[
+        str | None, typer.Option("--destination", "-d", help="Only this destination.")
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", "-s", help="Only this status: sent, rejected, failed, pending…"),
+    ] = None,
+    fmt: Annotated[
+        DeliveriesFormat, typer.Option("--format", "-f", help="table, csv or json (lines).")
+    ] = DeliveriesFormat.table,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 1000,
+    config: ConfigOpt = None,
+) -> None:
+    """Show the delivery ledger (_deliveries), most recent first."""
+    from leadkit.cli.push import run_deliveries_command
+
+    raise typer.Exit(
+        run_deliveries_command(
+            destination=destination,
+            status=status,
+            fmt=fmt.value,
+            limit=limit,
+            config=config,
+            out=out,
+        )
     )

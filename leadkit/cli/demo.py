@@ -56,8 +56,13 @@ concurrency = 8
 """
 
 
-def run_demo(*, directory: Path, leads: int, console: Console) -> int:
-    """Run the demo; return the extract's exit code."""
+def run_demo(*, directory: Path, leads: int, console: Console, dashboard: bool = True) -> int:
+    """Run the demo; return the extract's exit code.
+
+    Afterwards the dashboard starts (until Ctrl-C) when ``dashboard`` is true and a person
+    is at the terminal (no ``CI``, stdin and stdout are terminals); otherwise the command
+    that starts it is printed.
+    """
     from leadkit.cli.render import RichProgress
     from leadkit.systems.kpro.simulator import KProSandbox, KProSandboxConfig
     from leadkit.systems.ovipro.sandbox import OviProSandbox, OviProSandboxConfig
@@ -120,7 +125,22 @@ def run_demo(*, directory: Path, leads: int, console: Console) -> int:
         f"\nNext: [bold]leadkit runs --config {path}[/bold]  ·  the warehouse is "
         f"{config.warehouse.path} (open it with DuckDB or leadkit.connect())"
     )
+    _open_dashboard(path, console, dashboard=dashboard)
     return result.exit_code
+
+
+def _open_dashboard(config: Path, console: Console, *, dashboard: bool) -> None:
+    """Serve the dashboard over the demo's warehouse until Ctrl-C, or print how to."""
+    from leadkit.cli.dashboard import interactive, start_dashboard
+
+    if not (dashboard and interactive()):
+        console.print(f"Dashboard: [bold]leadkit dashboard --config {config}[/bold]")
+        return
+    server = start_dashboard(host="127.0.0.1", port=0, config=config, console=console)
+    try:
+        server.wait()
+    finally:
+        server.stop()
 
 
 def serve_sandbox(

@@ -9,7 +9,7 @@ deployment's habit (secrets from the environment) is what the newcomer sees firs
 
 Example:
     >>> [s.system for s in SANDBOXES]
-    ['kpro', 'ovipro', 'dialler', 'realgeeks']
+    ['kpro', 'ovipro', 'carehome', 'dialler', 'realgeeks']
     >>> spec("kpro").role
     'source'
 """
@@ -126,6 +126,33 @@ def _ovipro_toml(name: str, sb: Any) -> str:
     )
 
 
+def _carehome(o: SandboxOptions) -> AbstractAsyncContextManager[Any]:
+    from leadkit.systems.carehome.sandbox import CarehomeSandbox, CarehomeSandboxConfig
+
+    cfg = CarehomeSandboxConfig(
+        leads=max(1, o.leads // 2),
+        seed=o.seed + 5,
+        days=60,
+        latency_s=o.latency_s,
+        fault_rate=o.fault_rate,
+    )
+    return CarehomeSandbox(cfg, port=o.port)
+
+
+def _carehome_toml(name: str, sb: Any) -> str:
+    env = f"LEADKIT_{name.upper()}_KEY"
+    return (
+        f"[sources.{name}]\n"
+        'kind = "carehome"\n'
+        f'base_url = "{sb.base_url}"\n'
+        f'api_key = "${{{env}:-{sb.api_key}}}"\n'
+        "# The sandbox's leads span the last 60 days; a first run starts here.\n"
+        f'start = "{sb.config.first_day.date().isoformat()}"\n'
+        'window = "1d"\n'
+        "concurrency = 8\n"
+    )
+
+
 def _dialler(o: SandboxOptions) -> AbstractAsyncContextManager[Any]:
     from leadkit.systems.dialler.sandbox import DiallerSandbox, DiallerSandboxConfig
 
@@ -184,6 +211,15 @@ SANDBOXES: tuple[SandboxSpec, ...] = (
         _ovipro_toml,
         lambda sb: f"{sb.base_url}/leads (tokens: {sb.auth_url}/tokens)",
         lambda sb: f"username={sb.username} password={sb.password}",
+    ),
+    SandboxSpec(
+        "carehome",
+        "source",
+        "Carehome directory",
+        _carehome,
+        _carehome_toml,
+        lambda sb: f"{sb.base_url}/api/leads/",
+        lambda sb: f"api_key={sb.api_key}",
     ),
     SandboxSpec(
         "dialler",

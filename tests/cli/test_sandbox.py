@@ -32,8 +32,6 @@ def test_sandbox_serves_what_its_config_points_at(tmp_path: Path) -> None:
             "-m",
             "leadkit",
             "sandbox",
-            "kpro",
-            "ovipro",
             "--port",
             "0",
             "--leads",
@@ -54,10 +52,14 @@ def test_sandbox_serves_what_its_config_points_at(tmp_path: Path) -> None:
         assert "127.0.0.1" in text
         assert "[sources.kpro_sandbox]" in text
         assert "[sources.ovipro_sandbox]" in text
+        assert "[sources.carehome_sandbox]" in text
+        assert "[destinations.dialler_sandbox]" in text
+        assert "[destinations.realgeeks_sandbox]" in text
         result = _leadkit("extract", "--config", str(config), "--quiet")
         assert result.returncode == 0, result.stderr
         with duckdb.connect(str(tmp_path / "leadkit.duckdb"), read_only=True) as con:
             counts = dict(con.sql("SELECT system, count(*) FROM leads GROUP BY 1").fetchall())
+        assert counts.pop("carehome") > 0
         assert counts == {"kpro": 300, "ovipro": 150}
     finally:
         proc.send_signal(signal.SIGINT)
