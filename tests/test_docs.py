@@ -70,3 +70,17 @@ def test_every_setting_is_documented(model: type[BaseModel]) -> None:
         assert f"`{name}`" in config_doc, (
             f"{model.__name__}.{name} missing from docs/configuration.md"
         )
+
+
+def test_readme_config_example_is_valid() -> None:
+    """The leadkit.toml shown in the README parses, with its secrets from the environment."""
+    import tomllib
+
+    from leadkit.config import parse_config
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.findall(r"```toml\n(.*?)```", readme, re.S)[0]
+    names = re.findall(r"\$\{([A-Z0-9_]+)\}", block)
+    config = parse_config(tomllib.loads(block), env={n: "s" * 40 for n in names})
+    assert config.sources
+    assert {d.kind for d in config.destinations.values()} == {"dialler", "realgeeks"}

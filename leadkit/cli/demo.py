@@ -1,59 +1,43 @@
-"""``leadkit demo`` and ``leadkit sandbox``: leadkit end to end with no keys and no internet.
+"""``leadkit demo``: leadkit end to end with no keys and no internet.
 
-The demo starts two KPro sandbox accounts (different datasets and keys) and one OviPro
-sandbox account (incoming and outgoing leads, bearer tokens) on 127.0.0.1, writes
-``<dir>/leadkit.toml`` pointing at them, runs the extract with progress (all three sources
-concurrently), and prints what landed. The sandbox keys and the OviPro demo login are public
-demo values, not secrets.
+The demo starts the simulators from the sandbox catalogue (:mod:`leadkit.cli.sandboxes`) on
+127.0.0.1: two KPro accounts (different datasets and keys), one OviPro account (incoming
+and outgoing leads, bearer tokens), one carehome directory account (all eight lead
+categories, with the documented data quirks), a telephone dialler and a Real Geeks CRM. It
+writes ``<dir>/leadkit.toml`` pointing at them, extracts every source concurrently with
+progress bars, pushes a sample of leads to the two receivers (so ``_deliveries`` has
+something to show, rejections included), prints what landed, and then serves the
+dashboard. The keys, logins and passwords in the config are the simulators' public demo
+values, not secrets.
 """
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 from rich.console import Console
 
 from leadkit.cli.render import frame_table, print_summary
-from leadkit.config import load_config
+from leadkit.cli.sandboxes import SandboxOptions, config_text, start_sandboxes
+from leadkit.config import LeadkitConfig, load_config
 from leadkit.engine.extract import run_extract
+from leadkit.errors import LeadkitError
 from leadkit.logs import configure_logging
 from leadkit.redact import Redactor
-from leadkit.sandbox import SandboxThread
 from leadkit.storage.warehouse import Warehouse
 
-__all__ = ["run_demo", "serve_sandbox"]
+__all__ = ["DEMO_PUSHES", "run_demo"]
 
-_DEMO_CONFIG = """\
-# Written by `leadkit demo`: two KPro accounts and one OviPro account served by the local
-# sandboxes. The api_key, username and password defaults below are the sandboxes' public
-# demo values, not secrets.
-[warehouse]
-path = "leadkit.duckdb"
+#: What the demo pushes once the extract is done: (destination, where, limit).
+DEMO_PUSHES: tuple[tuple[str, str, int], ...] = (
+    ("dialler_calls", "system=kpro", 40),
+    ("realgeeks_crm", "system=ovipro", 40),
+)
 
-[sources.kpro_london]
-kind = "kpro"
-base_url = "{url_a}"
-api_key = "${{LEADKIT_DEMO_KPRO_LONDON_KEY:-{key_a}}}"
-page_size = 500
-concurrency = 8
-
-[sources.kpro_north]
-kind = "kpro"
-base_url = "{url_b}"
-api_key = "${{LEADKIT_DEMO_KPRO_NORTH_KEY:-{key_b}}}"
-page_size = 500
-concurrency = 8
-
-[sources.ovipro_helsinki]
-kind = "ovipro"
-base_url = "{url_c}"
-auth_url = "{auth_c}"
-username = "${{LEADKIT_DEMO_OVIPRO_USERNAME:-{user_c}}}"
-password = "${{LEADKIT_DEMO_OVIPRO_PASSWORD:-{password_c}}}"
-page_size = 100
-concurrency = 8
-"""
+_HEADER = """\
+# Written by `leadkit demo`: every source and destination below is a local simulator.
+# The api_key, username and password defaults are the simulators' public demo values,
+# not secrets; a real deployment sets them in the environment (${VAR})."""
 
 
 def run_demo(*, directory: Path, leads: int, console: Console, dashboard: bool = True) -> int:
@@ -64,41 +48,28 @@ def run_demo(*, directory: Path, leads: int, console: Console, dashboard: bool =
     that starts it is printed.
     """
     from leadkit.cli.render import RichProgress
-    from leadkit.systems.kpro.simulator import KProSandbox, KProSandboxConfig
-    from leadkit.systems.ovipro.sandbox import OviProSandbox, OviProSandboxConfig
 
     directory.mkdir(parents=True, exist_ok=True)
-    cfg_a = KProSandboxConfig(leads=leads, seed=1)
-    cfg_b = KProSandboxConfig(leads=max(1, leads // 2), seed=2)
-    cfg_c = OviProSandboxConfig(
-        leads=max(1, leads // 2), outgoing_leads=max(1, leads // 20), seed=3
-    )
+    wanted = [
+        ("kpro_london", "kpro", SandboxOptions(leads=leads, seed=1)),
+        ("kpro_north", "kpro", SandboxOptions(leads=max(1, leads // 2), seed=2)),
+        ("ovipro_helsinki", "ovipro", SandboxOptions(leads=leads, seed=0)),
+        ("carehome_uk", "carehome", SandboxOptions(leads=leads, seed=0)),
+        ("dialler_calls", "dialler", SandboxOptions()),
+        ("realgeeks_crm", "realgeeks", SandboxOptions()),
+    ]
     console.print(
-        "[bold]leadkit demo[/bold]: starting two KPro sandbox accounts "
-        f"({cfg_a.leads:,} and {cfg_b.leads:,} leads) and one OviPro account "
-        f"({cfg_c.leads:,} incoming and {cfg_c.outgoing_leads:,} outgoing leads)…"
+        "[bold]leadkit demo[/bold]: starting the simulated APIs — two KPro accounts, "
+        "OviPro, a carehome directory, a dialler and Real Geeks — on 127.0.0.1…"
     )
-    with contextlib.ExitStack() as stack:
-        a = stack.enter_context(SandboxThread(lambda: KProSandbox(cfg_a)))
-        b = stack.enter_context(SandboxThread(lambda: KProSandbox(cfg_b)))
-        c = stack.enter_context(SandboxThread(lambda: OviProSandbox(cfg_c)))
+    with start_sandboxes(wanted) as running:
         path = directory / "leadkit.toml"
         path.write_text(
-            _DEMO_CONFIG.format(
-                url_a=a.base_url,
-                key_a=a.server.api_key,
-                url_b=b.base_url,
-                key_b=b.server.api_key,
-                url_c=c.server.base_url,
-                auth_c=c.server.auth_url,
-                user_c=c.server.username,
-                password_c=c.server.password,
-            ),
-            encoding="utf-8",
+            config_text(running, warehouse="leadkit.duckdb", header=_HEADER), encoding="utf-8"
         )
-        console.print(
-            f"Config: {path}   sandboxes: {a.base_url}, {b.base_url}, {c.server.base_url}"
-        )
+        for r in running:
+            console.print(f"  {r.name:<16} {r.spec.title:<19} {r.spec.endpoint(r.server)}")
+        console.print(f"Config: {path}")
         config = load_config(path)
         redactor = Redactor(config.secrets())
         configure_logging(redactor=redactor)
@@ -108,13 +79,14 @@ def run_demo(*, directory: Path, leads: int, console: Console, dashboard: bool =
         finally:
             if progress is not None:
                 progress.stop()
-    print_summary(console, result)
+        print_summary(console, result)
+        _push_sample(config, console, redactor)
     wh = Warehouse(config.warehouse.path)
     console.print(
         frame_table(
             wh.sql(
                 "SELECT system, source, count(*) AS leads, "
-                "mode(status) AS top_status, "
+                "mode(coalesce(status, category)) AS top_status_or_category, "
                 "min(created_at)::DATE AS first, max(created_at)::DATE AS last "
                 "FROM leads GROUP BY system, source ORDER BY system, source"
             ),
@@ -122,11 +94,38 @@ def run_demo(*, directory: Path, leads: int, console: Console, dashboard: bool =
         )
     )
     console.print(
-        f"\nNext: [bold]leadkit runs --config {path}[/bold]  ·  the warehouse is "
+        f"\nNext: [bold]leadkit runs --config {path}[/bold]  ·  "
+        f"[bold]leadkit deliveries --config {path}[/bold]  ·  the warehouse is "
         f"{config.warehouse.path} (open it with DuckDB or leadkit.connect())"
     )
     _open_dashboard(path, console, dashboard=dashboard)
     return result.exit_code
+
+
+def _push_sample(config: LeadkitConfig, console: Console, redactor: Redactor) -> None:
+    """Push a few leads to each demo receiver and print each push's summary."""
+    from leadkit.cli.push import print_push_summary
+    from leadkit.push.engine import run_push
+
+    for destination, where, limit in DEMO_PUSHES:
+        if destination not in config.destinations:
+            continue
+        console.print(
+            f"\n[bold]leadkit push {destination}[/bold] --where '{where}' --limit {limit}"
+        )
+        try:
+            pushed = run_push(
+                config,
+                destination,
+                where=where,
+                limit=limit,
+                handle_signals=False,
+                redactor=redactor,
+            )
+        except LeadkitError as exc:
+            console.print(f"[red]push to {destination} failed:[/red] {redactor.scrub(str(exc))}")
+            continue
+        print_push_summary(console, pushed)
 
 
 def _open_dashboard(config: Path, console: Console, *, dashboard: bool) -> None:
@@ -141,24 +140,3 @@ def _open_dashboard(config: Path, console: Console, *, dashboard: bool) -> None:
         server.wait()
     finally:
         server.stop()
-
-
-def serve_sandbox(
-    *, port: int, leads: int, seed: int, latency_ms: float, fault_rate: float
-) -> None:
-    """Serve one KPro sandbox until Ctrl-C, printing its URL and demo key."""
-    from leadkit.systems.kpro.simulator import KProSandboxConfig, serve_forever
-
-    cfg = KProSandboxConfig(
-        leads=leads, seed=seed, latency_s=latency_ms / 1000, fault_rate=fault_rate
-    )
-    console = Console()
-    key = cfg.api_keys[0]
-
-    def ready(url: str) -> None:
-        console.print(f"KPro sandbox: {url}/api/bulk/open/leads  ({leads:,} leads)")
-        console.print(f"API key (public demo key): {key}")
-        console.print(f'Try: curl "{url}/api/bulk/open/leads?api_key={key}&size=2"')
-        console.print("Ctrl-C to stop.")
-
-    serve_forever(cfg, host="127.0.0.1", port=port, on_ready=ready)

@@ -75,13 +75,16 @@ class PushBar(PushProgress):
 def print_push_summary(console: Console, result: PushResult) -> None:
     """The outcome counts, then (dry run or problems) the first leads' details."""
     what = "Dry run" if result.dry_run else ("Cancel" if result.action == "cancel" else "Push")
-    table = Table(
-        title=f"{what} {result.run_id} → {result.destination} ({result.kind})",
-        title_justify="left",
-        caption=f"{result.selected:,} leads selected from {result.selection}; "
-        f"{result.requests:,} requests ({result.retries:,} retries) in {result.seconds:.1f}s",
-        caption_justify="left",
+    # Title and caption as lines of their own: a table only as wide as its two columns
+    # would wrap them into a narrow column.
+    console.print(
+        f"[bold]{what}[/bold] {escape(result.run_id)} → {escape(result.destination)} "
+        f"({result.kind}): {result.selected:,} leads selected from "
+        f"{escape(result.selection)}; {result.requests:,} requests ({result.retries:,} "
+        f"retries) in {result.seconds:.1f}s",
+        highlight=False,
     )
+    table = Table()
     table.add_column("outcome", no_wrap=True)
     table.add_column("leads", justify="right")
     colours = {"failed": "red", "rejected": "red", "sent": "green", "updated": "green"}
