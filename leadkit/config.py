@@ -393,14 +393,30 @@ def _validate(
     try:
         return model.model_validate(body)
     except ValidationError as exc:
+        # Values of secret-named settings never appear in a problem, even when a whole-model
+        # validator's message or input would carry them.
+        secrets = [
+            str(v) for k, v in body.items() if is_secret_name(str(k)) and str(v) not in ("", "None")
+        ]
+
+        def scrub(text: str) -> str:
+            for secret in secrets:
+                text = text.replace(secret, "***")
+            return text
+
         for err in exc.errors(include_url=False):
             loc = ".".join(str(p) for p in err["loc"])
             full = f"{key}.{loc}" if loc else key
-            msg = _describe(err, model)
+            msg = scrub(_describe(err, model))
             value: str | None = None
             leaf = str(err["loc"][-1]) if err["loc"] else ""
-            if err["type"] not in {"missing", "extra_forbidden"} and not is_secret_name(leaf):
-                value = short_repr(err.get("input"))
+            raw = err.get("input")
+            if (
+                err["type"] not in {"missing", "extra_forbidden"}
+                and not is_secret_name(leaf)
+                and not isinstance(raw, dict | list)
+            ):
+                value = scrub(short_repr(raw))
             problems.append(ConfigProblem(full, msg, value))
         return None
 

@@ -132,3 +132,26 @@ def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_env_default_syntax() -> None:
     cfg = parse_config({"sources": {"a": kpro(api_key="${NOPE:-fallback-key}")}}, env={})
     assert cfg.secrets() == ["fallback-key"]
+
+
+def test_a_whole_settings_problem_never_echoes_a_secret() -> None:
+    """A model-level check (carehome's start/end) sees the whole table, key included."""
+    secret = "k3y-" + "9" * 36
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            {
+                "sources": {
+                    "care": {
+                        "kind": "carehome",
+                        "api_key": "${CARE_KEY}",
+                        "start": "2024-03-01",
+                        "end": "2024-02-01",
+                    }
+                }
+            },
+            env={"CARE_KEY": secret},
+        )
+    text = str(caught.value)
+    assert "sources.care" in text
+    assert secret not in text
+    assert "end" in text
