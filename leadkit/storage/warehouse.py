@@ -317,7 +317,8 @@ class Warehouse:
         return self.sql(
             "SELECT run_id, source, system, mode, status, started_at, ended_at, "
             "round(epoch(ended_at) - epoch(started_at), 2) AS seconds, pages, records, "
-            "leads_inserted, leads_updated, leads_unchanged, leads_vanished, rejects, retries, "
+            "leads_inserted, leads_updated, leads_unchanged, leads_vanished, rejects, warnings, "
+            "retries, "
             "error "
             "FROM _runs ORDER BY started_at DESC, source LIMIT ?",
             [limit],
