@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from leadkit.cli.render import frame_table, print_summary
+from leadkit.cli.render import frame_table, leadkit_command, print_summary
 from leadkit.cli.sandboxes import SandboxOptions, config_text, start_sandboxes
 from leadkit.config import LeadkitConfig, load_config
 from leadkit.engine.extract import run_extract
@@ -93,9 +93,10 @@ def run_demo(*, directory: Path, leads: int, console: Console, dashboard: bool =
             title=f"What landed in {config.warehouse.path}",
         )
     )
+    cmd = leadkit_command()
     console.print(
-        f"\nNext: [bold]leadkit runs --config {path}[/bold]  ·  "
-        f"[bold]leadkit deliveries --config {path}[/bold]  ·  the warehouse is "
+        f"\nNext: [bold]{cmd} runs --config {path}[/bold]  ·  "
+        f"[bold]{cmd} deliveries --config {path}[/bold]  ·  the warehouse is "
         f"{config.warehouse.path} (open it with DuckDB or leadkit.connect())"
     )
     _open_dashboard(path, console, dashboard=dashboard)
@@ -133,7 +134,7 @@ def _open_dashboard(config: Path, console: Console, *, dashboard: bool) -> None:
     from leadkit.cli.dashboard import interactive, start_dashboard
 
     if not (dashboard and interactive()):
-        console.print(f"Dashboard: [bold]leadkit dashboard --config {config}[/bold]")
+        console.print(f"Dashboard: [bold]{leadkit_command()} dashboard --config {config}[/bold]")
         return
     server = start_dashboard(host="127.0.0.1", port=0, config=config, console=console)
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 from rich.console import Console
 from rich.progress import (
@@ -111,3 +113,22 @@ def frame_table(frame: pl.DataFrame, *, title: str | None = None, max_width: int
             cells.append(text if len(text) <= max_width else text[: max_width - 1] + "…")
         table.add_row(*cells)
     return table
+
+
+def leadkit_command() -> str:
+    """How to type ``leadkit`` in this shell: ``leadkit`` when it is on ``PATH``, else the
+    path of the installed script (``.venv/bin/leadkit`` after ``make demo``)."""
+    import os
+    import shutil
+    import sys
+
+    script = Path(sys.prefix) / "bin" / "leadkit"
+    found = shutil.which("leadkit")
+    if found and (not script.exists() or Path(found).resolve() == script.resolve()):
+        return "leadkit"
+    if not script.exists():
+        return "leadkit"
+    try:
+        return os.path.relpath(script)
+    except ValueError:
+        return str(script)

@@ -61,7 +61,8 @@ __all__ = [
     "json_ready",
 ]
 
-#: Ledger statuses. ``sent``/``updated``: the destination accepted the lead (or an update);
+#: Outcome statuses. ``sent``/``updated``: the destination accepted the lead (or an update;
+#: the ledger stores both as ``sent``);
 #: ``rejected``: invalid (by leadkit's own validation or the destination's) — sending again
 #: cannot help until the lead's data changes; ``failed``: transient trouble that outlived the
 #: retries — the next push tries again; ``skipped-duplicate``: the destination already has it

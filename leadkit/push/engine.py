@@ -452,7 +452,9 @@ class _Push:
             self.buffer.append(row)
             return
         row.update(
-            status=out.status,
+            # The ledger keeps issue 7's statuses: an update the destination accepted is
+            # ``sent`` (the summary still counts it as ``updated``).
+            status="sent" if out.status == "updated" else out.status,
             http_status=out.http_status,
             response=self.scrub(out.response),
             error=detail,

@@ -8,8 +8,7 @@ decides whether a lead is sent again:
 ==================  ==========================================================================
 status              meaning
 ==================  ==========================================================================
-sent                the destination accepted the lead
-updated             the destination accepted a changed lead as an update
+sent                the destination accepted the lead (or a changed lead, as an update)
 skipped-duplicate   the destination already had it (KPro ``duplicate``) — delivered
 rejected            invalid (leadkit's checks or the destination's answer); not resent until
                     the lead's data changes
@@ -59,7 +58,7 @@ __all__ = [
     "writing",
 ]
 
-#: Statuses meaning the destination has the lead.
+#: Statuses meaning the destination has the lead (``updated``: rows of older versions).
 DELIVERED = frozenset({"sent", "updated", "skipped-duplicate"})
 
 #: ``_deliveries`` columns and types, in order.

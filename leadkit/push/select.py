@@ -7,7 +7,9 @@ twice or skipped because of them).
 
 A lead table is the canonical ``leads`` view (identity columns ``system``, ``source``,
 ``lead_id``) or a table a system writes (``kpro_leads``, ``ovipro_leads``…; identity from
-its key columns, e.g. ``_source`` + ``id``).
+its key columns, e.g. ``_source`` + ``id``). A system table's rows also carry the canonical
+columns of the ``leads`` view they lack (``email``, ``phone``, ``first_name``…), so every
+destination finds the contact fields whatever the table.
 
 Example:
     >>> import os, tempfile
@@ -173,7 +175,44 @@ class Selection:
             system = self.system or str(row["system"])
             source_col, id_col = self.keys[-2], self.keys[-1]
             leads.append(Lead(system, str(row[source_col]), str(row[id_col]), row))
+        if self.system and leads:
+            leads = self._with_canonical(con, leads)
         return leads, last
+
+    def _with_canonical(self, con: duckdb.DuckDBPyConnection, leads: list[Lead]) -> list[Lead]:
+        """Rows of a system table, completed with the ``leads`` view's canonical columns.
+
+        A system table keeps the API's own shape (OviPro's e-mail is
+        ``lead.customer.email_address``, carehome's name is ``enquirer_first_name``…), while
+        destinations map the canonical ``email``, ``phone``, ``first_name``… So each row gets
+        the canonical columns it lacks; its own columns win where the names are the same.
+        """
+        try:
+            frame = con.sql(
+                "SELECT * FROM leads WHERE system = ? AND source IN (SELECT unnest(?)) "
+                "AND lead_id IN (SELECT unnest(?))",
+                params=[
+                    self.system,
+                    sorted({lead.source for lead in leads}),
+                    [lead.lead_id for lead in leads],
+                ],
+            ).pl()
+        except duckdb.Error:  # no canonical view (yet): the system table's own columns
+            return leads
+        canonical = {
+            (str(row["source"]), str(row["lead_id"])): row for row in frame.iter_rows(named=True)
+        }
+        out = []
+        for lead in leads:
+            extra = canonical.get((lead.source, lead.lead_id))
+            if extra is None:
+                out.append(lead)
+                continue
+            row = dict(lead.row)
+            for name, value in extra.items():
+                row.setdefault(name, value)
+            out.append(Lead(lead.system, lead.source, lead.lead_id, row))
+        return out
 
 
 def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -130,3 +130,11 @@ def test_realgeeks_creates_once_then_updates_a_changed_lead(
     assert changed.counts.get("updated") == 1
     assert any(r.method == "PATCH" for r in sb.call(lambda: sb.server.requests))
     assert len(sb.call(lambda: dict(sb.server.leads.get(site, {})))) == sent
+    # issue 7: the ledger's statuses are sent/rejected/failed/skipped-duplicate/cancelled;
+    # an accepted update is 'sent' (with the new payload as the delivered one).
+    ledger = deliveries(env.warehouse, limit=None)
+    assert set(ledger["status"]) <= {"sent", "rejected", "failed", "skipped-duplicate"}
+    row = ledger.filter(ledger["lead_key"] == lead).row(0, named=True)
+    assert row["status"] == "sent"
+    assert row["delivered_hash"] == row["payload_hash"]
+    assert row["attempts"] == 2

@@ -169,3 +169,21 @@ def test_wrong_password_stops_the_push_without_leaking_it(
     assert "rejected the login" in result.error
     assert "not-the-password-123" not in env.warehouse.sql("SELECT * FROM _deliveries").write_csv()
     assert sb.call(lambda: len(sb.server.created)) == 0
+
+
+def test_a_wrong_leads_path_fails_the_leads_instead_of_rejecting_them(
+    env: PushEnv, start_ovipro: StartOvi
+) -> None:
+    """A 404 NOT_FOUND (misconfigured path) says nothing about the lead: 'failed', so the
+    next push — with the path fixed — sends it (a 'rejected' lead would be skipped)."""
+    sb = start(start_ovipro)
+    wrong = env.config(ovi=(sb, {"phone_region": "GB", "leads_path": "/no-such-leads"}))
+    first = run_push(wrong, "ovi", where="phone.null=true", limit=3, handle_signals=False)
+    assert first.exit_code == EXIT_FAILED
+    assert first.counts == {"failed": 3}
+    assert {i.http_status for i in first.items} == {404}
+    assert set(deliveries(env.warehouse, limit=None)["status"]) == {"failed"}
+    fixed = env.config(ovi=(sb, {"phone_region": "GB"}))
+    second = run_push(fixed, "ovi", where="phone.null=true", limit=3, handle_signals=False)
+    assert second.counts == {"sent": 3}
+    assert sum(created_keys(sb).values()) == 3

@@ -38,6 +38,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ __all__ = [
     "NormalisedPage",
     "normalise",
     "quarantine",
+    "raw_hash",
     "split_body",
 ]
 
@@ -161,7 +163,6 @@ WARNINGS: dict[str, str] = {
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
-_HASH_SEED = 0x6C6B
 
 
 class BodyError(ValueError):
@@ -271,6 +272,28 @@ def _envelope(text: str, i: int) -> tuple[list[Any], list[str], int]:
         i = _WS.match(text, i + 1).end()  # type: ignore[union-attr]
 
 
+def raw_hash(raw: str) -> int:
+    """A stable 64-bit fingerprint of a record's exact text (``_hash``): BLAKE2b of its
+    UTF-8 bytes, the same function as KPro's, so it does not change with the polars version
+    (a seeded polars hash would make every row look updated after an upgrade).
+
+    Example:
+        >>> raw_hash('{"id": 1}') == raw_hash('{"id": 1}') != raw_hash('{"id": 2}')
+        True
+        >>> raw_hash("")
+        -5426141060434712860
+    """
+    digest = hashlib.blake2b(raw.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def _with_raw(frame: pl.DataFrame, raws: list[str]) -> pl.DataFrame:
+    """``frame`` plus ``_raw`` and its ``_hash``."""
+    return frame.with_columns(
+        pl.Series("_raw", raws, _S), pl.Series("_hash", [raw_hash(r) for r in raws], pl.Int64)
+    )
+
+
 def _strip(expr: pl.Expr) -> pl.Expr:
     """Strip whitespace; blank → null."""
     stripped = expr.str.strip_chars()
@@ -301,8 +324,28 @@ def _build(
         objs = [objs[n] for n in keep]
         raws = [raws[n] for n in keep]
         frame = pl.DataFrame(objs, schema=WIRE_SCHEMA, strict=False)
-        return frame.with_columns(pl.Series("_raw", raws, _S)), rejects
-    return frame.with_columns(pl.Series("_raw", raws, _S)), []
+        return _with_raw(frame, raws), rejects
+    return _with_raw(frame, raws), []
+
+
+def _circumstances_as_text(rec: dict[str, Any]) -> dict[str, Any]:
+    """The record with a ``currentCircumstances`` that is not text (undocumented shape, e.g.
+    a JSON list) turned into its JSON text, so the record is kept (spec Q14: accept it if
+    present); the record itself (``_raw``) is untouched."""
+    top = rec.get("currentCircumstances")
+    csd = rec.get("categorySpecificData")
+    inner = csd.get("currentCircumstances") if isinstance(csd, dict) else None
+    if (top is None or isinstance(top, str)) and (inner is None or isinstance(inner, str)):
+        return rec
+    out = dict(rec)
+    if top is not None and not isinstance(top, str):
+        out["currentCircumstances"] = json.dumps(top, ensure_ascii=False)
+    if inner is not None and not isinstance(inner, str) and isinstance(csd, dict):
+        out["categorySpecificData"] = {
+            **csd,
+            "currentCircumstances": json.dumps(inner, ensure_ascii=False),
+        }
+    return out
 
 
 def _list_lookup(frame: pl.DataFrame) -> pl.DataFrame:
@@ -361,7 +404,7 @@ def normalise(
     kept: list[str] = []
     for rec, raw in zip(records, raws, strict=True):
         if isinstance(rec, dict):
-            objs.append(rec)
+            objs.append(_circumstances_as_text(rec))
             kept.append(raw)
         else:
             rejects.append(Reject("record is not a JSON object", raw, None, context))
@@ -429,7 +472,11 @@ def _to_table(
     phone_text = _strip(pl.col("telephone"))
     from_email = _strip(pl.col("from")).str.to_lowercase()
     visit_text = _strip(csd.struct.field("visitDate"))
-    visit_date = visit_text.str.to_date("%Y-%m-%d", strict=False)
+    visit_date = (
+        pl.when(visit_text.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
+        .then(visit_text)
+        .str.to_date("%Y-%m-%d", strict=False)
+    )
     category_id = pl.col("category").struct.field("id")
     warns = [
         *(
@@ -492,7 +539,7 @@ def _to_table(
         pl.lit(run_id, _S).alias("_run_id"),
         pl.lit(extracted_at, _UTC).alias("_extracted_at"),
         pl.col("_raw"),
-        pl.col("_raw").hash(seed=_HASH_SEED).reinterpret(signed=True).alias("_hash"),
+        pl.col("_hash"),
     )
     return out.select([pl.col(c).cast(t) for c, t in TABLE_SCHEMA.items()])
 

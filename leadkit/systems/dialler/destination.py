@@ -8,6 +8,7 @@ answer                                                 outcome                 r
 ``{"saved": true, "processed": true}``                 ``sent``                —
 ``… "processed": false, "error": "Existing Contact"``  ``skipped-duplicate``   no
 ``… "error": "Another call is already scheduled"``     ``skipped-duplicate``   no
+either of these two after a killed push (resend)       ``sent`` (Q6)           no
 ``… "error": "Unknown Type"``                          ``rejected``            no
 400 ``{"field": {"0": "message"}}``                    ``rejected``            no
 ``{"test": "ok"}`` (dry run)                           ``would-send``          —
@@ -89,8 +90,12 @@ def _php_index(key: Any) -> tuple[int, str]:
     return (int(text), "") if text.isdigit() else (1 << 30, text)
 
 
-def add_outcome(status: int, body: Any, *, test: bool = False) -> Outcome:
+def add_outcome(status: int, body: Any, *, test: bool = False, resend: bool = False) -> Outcome:
     """Read an answer of ``/lead/add`` (``test``: a dry run's) into an outcome.
+
+    ``resend``: an earlier attempt's outcome is unknown (a push was killed mid-request), so
+    the dialler may already have queued this very lead; "Existing Contact" and "Another
+    call is already scheduled" then mean "already queued" and count as ``sent`` (spec Q6).
 
     >>> add_outcome(200, {"saved": True, "processed": True}).status
     'sent'
@@ -100,6 +105,9 @@ def add_outcome(status: int, body: Any, *, test: bool = False) -> Outcome:
     'email: Email cannot be blank.'
     >>> add_outcome(200, {"test": "ok"}, test=True).status
     'would-send'
+    >>> add_outcome(200, {"saved": True, "processed": False, "error": "Existing Contact"},
+    ...             resend=True).status
+    'sent'
     """  # noqa: E501
     if status == 400:
         return Outcome("rejected", status, detail=format_errors(body))
@@ -114,6 +122,9 @@ def add_outcome(status: int, body: Any, *, test: bool = False) -> Outcome:
     error = body.get("error")
     if body.get("processed") is False and isinstance(error, str) and error:
         if error in DUPLICATE_ERRORS:
+            if resend:
+                return Outcome("sent", status, detail=f"{error}: already queued by an earlier "
+                               "attempt whose answer was lost (spec Q6)")  # fmt: skip
             return Outcome("skipped-duplicate", status, detail=error)
         return Outcome("rejected", status, detail=error)
     return Outcome("failed", status, detail="unexpected answer (neither processed nor an error)")
@@ -225,7 +236,7 @@ class DiallerDestination(Destination):
         answer = await self._post(ADD_PATH, body, ctx)
         if isinstance(answer, Outcome):
             return answer
-        outcome = add_outcome(answer.status, _json(answer), test=test)
+        outcome = add_outcome(answer.status, _json(answer), test=test, resend=item.resend)
         if outcome.detail == "Unknown Type" and not self._warned_type:
             self._warned_type = True
             ctx.log.warning(

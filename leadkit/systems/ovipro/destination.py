@@ -387,7 +387,10 @@ class OviProDestination(Destination):
                 if exc.status in _REFUSED:
                     continue  # the server refused it: nothing was created
                 if exc.status is not None and exc.status != 500:
-                    return Outcome("rejected", exc.status, detail=detail)
+                    # Not a verdict on the lead (OviPro refuses a lead's data with 400): a
+                    # wrong path (404 NOT_FOUND), media type (415)… is a configuration
+                    # problem, so the lead is tried again once it is fixed.
+                    return Outcome("failed", exc.status, detail=detail)
                 found = await self._lookup([p.lead.key])  # it may have been created
                 if p.lead.key in found:
                     return Outcome("sent", None, detail="created (found after an unclear answer)",

@@ -168,6 +168,10 @@ async def test_category_and_service_filters(api: Api, sandbox: CarehomeSandbox) 
         ("isAnonymised=yes", "Invalid isAnonymised"),
         ("categoryId=9", "Invalid categoryId"),
         ("categoryId=1,2", "Invalid categoryId"),
+        ("categoryId=1&categoryId=2", "Invalid categoryId"),  # repeated = a list (Q11)
+        ("categoryId=%C2%B2", "Invalid categoryId"),  # "²" is no digit for the API
+        ("serviceId=%D9%A1", "Invalid serviceId"),  # nor is an Arabic-Indic one
+        ("dateFrom=%D9%A2%D9%A0%D9%A2%D9%A4-03-01", "Invalid dateFrom"),
         ("serviceId=abc", "Invalid serviceId"),
     ],
 )
@@ -176,6 +180,17 @@ async def test_bad_parameters_are_500_with_the_documented_message(
 ) -> None:
     reply = await api.get(query)
     assert (reply.status, reply.body) == (500, {"message": message})
+
+
+async def test_an_added_record_is_filtered_by_its_own_anonymised_flag(
+    api: Api, sandbox: CarehomeSandbox
+) -> None:
+    record = sandbox.leads(anonymised=False)[0]
+    record.update(id=99_001, isAnonymised=True, date="2024-03-05T10:00:00.000Z")
+    sandbox.add_record(record)
+    window = "dateTimeFrom=2024-03-05T10:00:00&dateTimeTo=2024-03-05T10:00:00"
+    assert [r["id"] for r in (await api.get(window + "&isAnonymised=true")).body] == [99_001]
+    assert 99_001 not in [r["id"] for r in (await api.get(window)).body]
 
 
 async def test_wrong_or_missing_key_is_500_invalid_api_key(

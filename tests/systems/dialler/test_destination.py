@@ -6,6 +6,7 @@ session, the real destination, the sandbox as the remote server.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -265,6 +266,32 @@ async def test_existing_contact_is_an_outcome(
     assert (outcome.status, outcome.detail, outcome.http_status) == (
         "skipped-duplicate", "Existing Contact", 200,
     )  # fmt: skip
+
+
+async def test_a_duplicate_answer_to_a_resend_after_a_killed_push_counts_as_sent(
+    dest: DiallerDestination, ctx: PushContext, sandbox: DiallerSandbox
+) -> None:
+    # Spec Q6: the first push reached the dialler but died before recording the answer; the
+    # engine sends the lead again with ``resend`` set. "Another call is already scheduled"
+    # (still queued) and "Existing Contact" (dialled) then mean "already queued": sent.
+    item = prepared(dest, make_lead())
+    assert (await dest.send([item], ctx))[0].status == "sent"
+    again = dataclasses.replace(item, resend=True)
+    [outcome] = await dest.send([again], ctx)
+    assert outcome.status == "sent"
+    assert "Another call is already scheduled" in str(outcome.detail)
+    sandbox.advance(600)
+    [outcome] = await dest.send([again], ctx)
+    assert outcome.status == "sent"
+    assert "Existing Contact" in str(outcome.detail)
+    # Unknown Type stays a rejection, resend or not.
+    other = dataclasses.replace(prepared(make_dest_unknown(dest), make_lead("43")), resend=True)
+    assert (await dest.send([other], ctx))[0].status == "rejected"
+
+
+def make_dest_unknown(dest: DiallerDestination) -> DiallerDestination:
+    settings = dest.config.model_copy(update={"lead_type": "no-such-type"})
+    return DiallerDestination(dest.name, settings)
 
 
 async def test_unknown_type_is_rejected_and_logged_once(

@@ -563,3 +563,23 @@ async def test_set_status_follows_the_machine(sandbox: OviProSandbox) -> None:
     sandbox.set_status(lead["leadId"], "REJECTED")
     with pytest.raises(ValueError, match="REJECTED is final"):
         sandbox.set_status(lead["leadId"], "APPROVED")
+
+
+async def test_only_a_first_agent_sets_assignment_time(api: Api, sandbox: OviProSandbox) -> None:
+    """Spec §7: "Setting agentId first time sets assignmentTime" — a status change alone
+    (NEW → IN_PROGRESS without an agent) does not."""
+    lead = await created_lead(api, sandbox)
+    url = f"{sandbox.leads_url}/{lead['leadId']}"
+    body = {"leadStatusCode": "IN_PROGRESS", "lead": {"additionalNote": "Työn alla."}}
+    assert (await api.call("PUT", url, json=body)).status == 200
+    after = sandbox.lead(lead["leadId"])
+    assert after is not None
+    assert after["leadStatusCode"] == "IN_PROGRESS"
+    assert "assignmentTime" not in after
+    assert "agentId" not in after["lead"]
+    agent = sandbox.world.offices[0].agents[0].agent_id
+    body = {"leadStatusCode": "IN_PROGRESS", "lead": {"agentId": agent}}
+    assert (await api.call("PUT", url, json=body)).status == 200
+    assigned = sandbox.lead(lead["leadId"])
+    assert assigned is not None
+    assert "assignmentTime" in assigned

@@ -157,6 +157,10 @@ async def test_invalid_json_is_400(api: Api) -> None:
         (lead(id="123"), "id '123' is not a valid UUID"),
         (lead(created="yesterday"), "created 'yesterday' is not an ISO 8601"),
         (lead(created="2015-04-01T08:41:51"), "is not an ISO 8601 date-time with offset"),
+        (
+            lead(activities=[{"type": "note", "created": "last week"}]),
+            "activities[0].created 'last week' is not an ISO 8601 date-time",
+        ),
         (lead(first_name=12), "first_name must be a string, got 12"),
         (lead(activities={"type": "note"}), "activities must be a list"),
         (lead(activities=[{"description": "x"}]), "activities[0].type is required"),
@@ -178,6 +182,21 @@ async def test_validation_errors_are_422(api: Api, body: Any, error: str) -> Non
     reply = await api.create(body)
     assert reply.status == 422
     assert error in reply.body["error"]
+
+
+@pytest.mark.parametrize(
+    "created", ["2015-04-01T08:55:55+00:00", "2015-04-01T08:55:55Z", "2015-04-01T08:55:55"]
+)
+async def test_activity_created_is_any_iso_datetime(
+    api: Api, sandbox: RealGeeksSandbox, created: str
+) -> None:
+    """Spec §4: an activity's ``created`` is an ISO 8601 date-time; only the lead's own
+    ``created`` (§3) is documented "with offset"."""
+    reply = await api.create(lead(activities=[{"type": "note", "created": created}]))
+    assert (reply.status, reply.body) == (201, {})
+    stored = sandbox.lead(api.site, LEAD_ID)
+    assert stored is not None
+    assert stored["activities"][-1]["created"] == created
 
 
 @pytest.mark.parametrize(

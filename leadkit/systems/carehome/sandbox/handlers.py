@@ -4,7 +4,8 @@ Query parameters (spec §1): ``api_key``; ``dateFrom``/``dateTo`` (``yyyy-mm-dd`
 covers the whole day); ``dateTimeFrom``/``dateTimeTo`` (``yyyy-mm-ddThh:mm:ss``, inclusive,
 compared at millisecond precision); ``isAnonymised`` (``true``/``false``, any case; absent =
 false); ``categoryId`` (1–8; comma lists only with ``multi_category``); ``serviceId``. All
-given bounds apply together. Unknown parameters are ignored.
+given bounds apply together. Numbers and dates take ASCII digits only; a repeated parameter
+is one comma list (``categoryId=1&categoryId=2`` = ``1,2``). Unknown parameters are ignored.
 
 Every failure is HTTP 500 ``{"message": ...}`` (spec §4): ``Invalid API key``,
 ``Invalid <param>``, ``Not found``, ``Method not allowed``; injected faults are 500
@@ -53,8 +54,9 @@ LEADS_PATHS = ("/api/leads/", "/api/leads")
 CLIENT_GONE = 499
 """Status logged for a request whose client went away before the answer (a timeout)."""
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$")
+_DIGITS = re.compile(r"^[0-9]+$")
 _ON_BEHALF = re.compile(rb'"onBehalfOf": "((?:[^"\\]|\\.)*)"')
 _LQUOTE, _RQUOTE = "“".encode(), "”".encode()
 
@@ -132,7 +134,7 @@ def _parse_datetime(name: str, value: str) -> datetime:
 
 
 def _int(name: str, value: str) -> int:
-    if not value.strip().isdigit():
+    if not _DIGITS.match(value.strip()):  # ASCII digits only ("²".isdigit() is True)
         raise BadParameter(name)
     return int(value)
 
@@ -222,7 +224,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
     """Answer one request (every path)."""
     state = request.app[STATE]
     config = state.config
-    params = {k: v for k, v in request.query.items()}
+    # A repeated parameter counts as one comma list: ``categoryId=1&categoryId=2`` is the
+    # list ``1,2`` (refused without ``multi_category``), a repeated date is invalid.
+    params = {k: ",".join(request.query.getall(k)) for k in request.query}
     key_ok = params.get("api_key") in config.api_keys
     shown = tuple((k, v) for k, v in request.query.items() if k != "api_key")
     if config.latency_s:

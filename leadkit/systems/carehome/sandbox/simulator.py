@@ -181,16 +181,20 @@ class CarehomeSandbox:
             ids.append(lead.id)
         return ids
 
-    def add_record(self, record: dict[str, Any], *, anonymised: bool = False) -> None:
+    def add_record(self, record: dict[str, Any], *, anonymised: bool | None = None) -> None:
         """Serve an arbitrary record as it is (dated by its ``date``), e.g. one that reuses
-        an id with another category (spec Q6)."""
+        an id with another category (spec Q6). It is served to ``isAnonymised=true`` queries
+        when ``anonymised`` says so, by default when the record's own ``isAnonymised`` is
+        true (spec Q3)."""
+        if anonymised is None:
+            anonymised = record.get("isAnonymised") is True
         when = datetime.fromisoformat(str(record["date"]).replace("Z", "+00:00"))
         lead = StoredLead(
             int(record["id"]),
             int(when.timestamp() * 1000),
             int(record["category"]["id"]),
             int(record["service"]["id"]),
-            anonymised,
+            bool(anonymised),
             None,
             record,
             render(record),

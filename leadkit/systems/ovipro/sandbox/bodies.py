@@ -14,7 +14,9 @@ changes the lead. Inferred rules (the documentation does not capture required fi
   (a known customer) and ``sender.agencyOfficeId`` (an office the token may see) as
   top-level siblings, also found inside ``lead`` (Q11); names are filled from the ids.
 * ``PUT /leads/{id}``: ``leadStatusCode`` and ``lead`` required (``PATCH``: optional);
-  the status machine of §7; changes set ``modificationTime`` (always later than before).
+  the status machine of §7; only a first ``agentId`` sets ``assignmentTime`` (a status
+  change alone does not), reaching APPROVED/REJECTED sets ``decisionTime``; changes set
+  ``modificationTime`` (always later than before).
 
 Ids are lowercase uuids (spec §3); an office or customer id that the sandbox does not know
 is reported with ``errorCode`` ``INVALID_ID``. Agent ids are not checked against agents.
@@ -476,8 +478,6 @@ def apply_update(
         item["leadStatusCode"] = new_status
         if new_status in ("APPROVED", "REJECTED"):
             item["decisionTime"] = stamp
-        elif new_status == "IN_PROGRESS" and "assignmentTime" not in item:
-            item["assignmentTime"] = stamp
     if has_actions:
         item["leadActionCodes"] = list(actions)
     if office is not None:

@@ -245,8 +245,10 @@ def check_activities(
         created = act.get("created")
         if created is None:
             act["created"] = now
-        elif not isinstance(created, str) or not _is_datetime(created):
-            raise Invalid(f"{where}.created {created!r} is not an ISO 8601 date-time with offset")
+        elif not isinstance(created, str) or not _is_datetime(created, need_offset=False):
+            # spec §4: an activity's created is an "ISO 8601 date-time" (only the lead's
+            # own created, §3, is documented "with offset")
+            raise Invalid(f"{where}.created {created!r} is not an ISO 8601 date-time")
         if "notify_users" in act and not isinstance(act["notify_users"], bool):
             raise Invalid(f"{where}.notify_users must be true or false")
         if act.get("property") is not None:
