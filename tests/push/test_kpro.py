@@ -334,3 +334,29 @@ def test_pushes_to_one_destination_do_not_run_twice(env: PushEnv, kpro_dest: Sta
         # a dry run takes no lock
         assert run_push(cfg, "out", dry_run=True, limit=1, handle_signals=False).exit_code == 0
     assert asyncio.iscoroutinefunction(KProDestination.send)
+
+
+async def test_422_naming_every_lead_rejects_them_all_in_one_request(
+    start_sandbox: Any,
+) -> None:
+    """When the 422 names each lead of the batch (e-mails are unique per request), each is
+    a failing lead: record them all with their messages, no bisecting (spec §6.1, Q10)."""
+    sb = start_sandbox(leads=0, api_keys=(DEST_KEY,))
+    dest = KProDestination("out", KProDestinationSettings(base_url=sb.base_url, api_key=DEST_KEY))
+    items = [
+        Prepared(
+            Lead("kpro", "main", str(i), {}),
+            {"externalRef": f"r{i}", "email": f"p{i}@example.com", "dependants": -1},
+            str(i),
+        )
+        for i in range(8)
+    ]
+    async with make_session(2, 10) as session:
+        http = HttpClient(session, source="out", redactor=Redactor([DEST_KEY]), max_retries=0,
+                          log=logging.getLogger("test"))  # fmt: skip
+        ctx = PushContext("run", "out", http, Redactor([DEST_KEY]), logging.getLogger("test"))
+        outcomes = await dest.send(items, ctx)
+    assert [o.status for o in outcomes] == ["rejected"] * 8
+    assert {o.detail for o in outcomes} == {"dependants: The dependants must be at least 0."}
+    assert [r.status for r in sb.call(lambda: sb.server.requests)] == [422]
+    assert not created(sb)

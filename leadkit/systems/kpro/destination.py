@@ -7,8 +7,8 @@
   mid-request and run again — is reported ``duplicate`` by KPro instead of adding the lead
   twice. A ``duplicate`` answer is recorded as ``skipped-duplicate`` (delivered).
 * **422 (all-or-nothing)**: the leads named in ``errors[].customerEmail`` are recorded as
-  ``rejected`` with KPro's messages and the rest is sent again; when the answer names no
-  lead of the batch (or all of them), the batch is split in halves until every failing lead
+  ``rejected`` with KPro's messages and the rest (if any) is sent again; when the answer
+  names no lead of the batch, the batch is split in halves until every failing lead
   stands alone. Every valid lead is delivered; inner ``errors`` may be a map or a list.
 * **No updates**: the import cannot change a lead (a known ``externalRef`` is skipped), so
   ``supports_update`` is False and a changed lead is reported ``not-updatable``.
@@ -471,7 +471,7 @@ class KProDestination(Destination):
             detail = "; ".join(messages) or str(message or "KPro refused the lead (422)")
             return [Outcome("rejected", 422, response=text, detail=detail)]
         bad = [i for i, p in enumerate(items) if p.payload["email"].lower() in failures]
-        if bad and len(bad) < len(items):
+        if bad:  # e-mails are unique per request (Q10): each named lead is a failing one
             outcomes: list[Outcome | None] = [None] * len(items)
             for i in bad:
                 email = items[i].payload["email"].lower()
@@ -480,9 +480,10 @@ class KProDestination(Destination):
                 text_i = orjson.dumps(shown).decode()
                 outcomes[i] = Outcome("rejected", 422, response=text_i, detail=detail)
             rest = [i for i in range(len(items)) if outcomes[i] is None]
-            for i, answer in zip(rest, await self._deliver([items[i] for i in rest], ctx),
-                                 strict=True):  # fmt: skip
-                outcomes[i] = answer
+            if rest:
+                for i, answer in zip(rest, await self._deliver([items[i] for i in rest], ctx),
+                                     strict=True):  # fmt: skip
+                    outcomes[i] = answer
             return [o for o in outcomes if o is not None]
         half = len(items) // 2
         return await self._deliver(items[:half], ctx) + await self._deliver(items[half:], ctx)
