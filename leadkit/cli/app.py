@@ -144,6 +144,8 @@ def extract(
     ] = LogFormat.text,
 ) -> None:
     """Extract leads from every configured source into the warehouse (incremental)."""
+    # Log in the chosen format from the start: loading the config may already warn.
+    configure_logging(redactor=Redactor([]), fmt=log_format.value)
     cfg = _load(config)
     code = _extract(cfg, source, full_refresh, quiet, log_format)
     raise typer.Exit(code)

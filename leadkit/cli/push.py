@@ -135,6 +135,8 @@ def run_push_command(
     err: Console,
 ) -> int:
     """``leadkit push``: run and print; return the exit code."""
+    # Log in the chosen format from the start: loading the config may already warn.
+    configure_logging(redactor=Redactor([]), fmt="json" if log_format == "json" else "text")
     cfg = load_config(config)
     redactor = Redactor(cfg.secrets())
     level = logging.WARNING if quiet else logging.INFO
