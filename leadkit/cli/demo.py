@@ -32,6 +32,7 @@ __all__ = ["DEMO_PUSHES", "run_demo"]
 DEMO_PUSHES: tuple[tuple[str, str, int], ...] = (
     ("dialler_calls", "system=kpro", 40),
     ("realgeeks_crm", "system=ovipro", 40),
+    ("kpro_north_import", "system=carehome", 40),
 )
 
 _HEADER = """\

@@ -96,6 +96,14 @@ def _kpro_toml(name: str, sb: Any) -> str:
         f'api_key = "${{{env}:-{sb.api_key}}}"\n'
         "page_size = 500\n"
         "concurrency = 8\n"
+        "\n"
+        "# The same account's import side: `leadkit push "
+        f"{name}_import --where ...` (externalRef dedupe).\n"
+        f"[destinations.{name}_import]\n"
+        'kind = "kpro"\n'
+        f'base_url = "{sb.base_url}"\n'
+        f'api_key = "${{{env}:-{sb.api_key}}}"\n'
+        "batch_size = 100\n"
     )
 
 
@@ -123,6 +131,16 @@ def _ovipro_toml(name: str, sb: Any) -> str:
         f'password = "${{{env}_PASSWORD:-{sb.password}}}"\n'
         "page_size = 100\n"
         "concurrency = 8\n"
+        "\n"
+        f"# The same account's lead creation: `leadkit push {name}_create --where ...`.\n"
+        f"[destinations.{name}_create]\n"
+        'kind = "ovipro"\n'
+        f'base_url = "{sb.base_url}"\n'
+        f'auth_url = "{sb.auth_url}"\n'
+        f'username = "${{{env}_USERNAME:-{sb.username}}}"\n'
+        f'password = "${{{env}_PASSWORD:-{sb.password}}}"\n'
+        f'agency_office_id = "{sb.office_ids[0]}"\n'
+        'phone_region = "GB"  # national numbers in the warehouse are British\n'
     )
 
 

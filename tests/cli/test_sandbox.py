@@ -55,12 +55,40 @@ def test_sandbox_serves_what_its_config_points_at(tmp_path: Path) -> None:
         assert "[sources.carehome_sandbox]" in text
         assert "[destinations.dialler_sandbox]" in text
         assert "[destinations.realgeeks_sandbox]" in text
+        assert "[destinations.kpro_sandbox_import]" in text
+        assert "[destinations.ovipro_sandbox_create]" in text
         result = _leadkit("extract", "--config", str(config), "--quiet")
         assert result.returncode == 0, result.stderr
         with duckdb.connect(str(tmp_path / "leadkit.duckdb"), read_only=True) as con:
             counts = dict(con.sql("SELECT system, count(*) FROM leads GROUP BY 1").fetchall())
         assert counts.pop("carehome") > 0
         assert counts == {"kpro": 300, "ovipro": 150}
+        # The import side of the same KPro account takes OviPro's leads (exactly once).
+        pushed = _leadkit(
+            "push",
+            "kpro_sandbox_import",
+            "--where",
+            "system=ovipro",
+            "--limit",
+            "20",
+            "--config",
+            str(config),
+        )
+        assert pushed.returncode in (0, 3), pushed.stderr
+        again = _leadkit(
+            "push",
+            "kpro_sandbox_import",
+            "--where",
+            "system=ovipro",
+            "--limit",
+            "20",
+            "--config",
+            str(config),
+            "--log-format",
+            "json",
+        )
+        assert again.returncode == 0, again.stderr
+        assert "skipped-duplicate" in again.stdout
     finally:
         proc.send_signal(signal.SIGINT)
         try:
