@@ -145,6 +145,25 @@ def test_faults_are_retried_or_looked_up_and_each_lead_is_created_once(
     assert set(keys.values()) == {1}
 
 
+def test_a_gateway_502_or_504_is_looked_up_before_a_retry(
+    env: PushEnv, start_ovipro: StartOvi
+) -> None:
+    """Q15: behind a gateway, 502/504 may come after OviPro created the lead."""
+    sb = start(start_ovipro, fault_rate=0.4, fault_kinds=("502", "504"), fault_on_tokens=False)
+    cfg = env.config(ovi=(sb, {"phone_region": "GB", "max_retries": 10, "concurrency": 2}))
+    result = run_push(cfg, "ovi", where="phone.null=true", limit=20, handle_signals=False)
+    assert result.counts == {"sent": 20}, [i for i in result.items if i.status != "sent"]
+    requests = sb.call(lambda: list(sb.server.requests))
+    gateway = [i for i, r in enumerate(requests) if r.method == "POST" and r.fault]
+    assert gateway
+    # After each failed create the next request of the push is a look-up, not a re-POST.
+    lookups = [r for r in requests if r.method == "GET" and r.path.endswith("/leads")]
+    assert len(lookups) >= 1
+    keys = created_keys(sb)
+    assert len(keys) == 20
+    assert set(keys.values()) == {1}
+
+
 def test_ovipro_400_is_a_rejection_with_its_errors(env: PushEnv, start_ovipro: StartOvi) -> None:
     sb = start(start_ovipro)
     stranger = "0b5f8b4e-3a5c-4c1e-9d51-2b1b1c6f9a11"

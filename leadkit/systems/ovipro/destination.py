@@ -9,10 +9,11 @@
   ``-- leadkit --`` line; and **leadkit's own id** in ``supplierAssignedIdentifiers``
   (``{schemeId: scheme_id, supplierAssignedId: <lead key>}``).
 * **No idempotency** (spec Q15): a repeated POST creates a second lead. So a create is
-  retried at once only when the server answered 429/502/503/504 (it refused the request);
-  after a timeout, a reset connection or a 500 — when the request may have created the
-  lead — the destination first **looks the lead up** (``GET /leads`` of the office, newest
-  first, matching ``supplierAssignedIdentifiers``) and retries only if it is not there.
+  retried at once only when the server answered 429/503 (it refused the request);
+  after a timeout, a reset connection, a 500 or a gateway's 502/504 — when the request may
+  have created the lead — the destination first **looks the lead up** (``GET /leads`` of
+  the office, newest first, matching ``supplierAssignedIdentifiers``) and retries only if
+  it is not there.
   :meth:`OviProDestination.reconcile` does the same for leads a killed push left
   ``pending``. The look-up reads at most ``lookup_pages`` pages of 100 leads.
 * **No updates**: OviPro's ``PUT /leads/{id}`` changes the receiving agency's status and
@@ -71,7 +72,11 @@ from leadkit.systems.ovipro.settings import OviProSettings
 __all__ = ["CreateLeadBody", "OviProDestination", "OviProDestinationSettings"]
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-_REFUSED = frozenset({429, 502, 503, 504})
+#: Answers that say the request was refused, so nothing was created: retry at once.
+_REFUSED = frozenset({429, 503})
+#: Answers after which the lead may exist (a gateway may have passed the request on): look
+#: it up before retrying (spec Q15).
+_UNCLEAR = frozenset({500, 502, 504})
 MarketplaceCode = Literal["ETUOVI", "VUOKRAOVI", "OIKOTIE", "KL_TOIMITILAT", "TOIMITILAT_FI"]
 
 
@@ -386,7 +391,7 @@ class OviProDestination(Destination):
                 detail = str(exc)
                 if exc.status in _REFUSED:
                     continue  # the server refused it: nothing was created
-                if exc.status is not None and exc.status != 500:
+                if exc.status is not None and exc.status not in _UNCLEAR:
                     # Not a verdict on the lead (OviPro refuses a lead's data with 400): a
                     # wrong path (404 NOT_FOUND), media type (415)… is a configuration
                     # problem, so the lead is tried again once it is fixed.

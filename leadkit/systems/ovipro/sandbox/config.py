@@ -24,6 +24,7 @@ from typing import Literal
 from leadkit.systems.ovipro.sandbox import vocab
 
 __all__ = [
+    "ALL_FAULT_KINDS",
     "DATASET_KNOBS",
     "DEMO_API_KEY",
     "DEMO_PASSWORD",
@@ -45,8 +46,10 @@ DEMO_PASSWORD = "ovipro-sandbox-demo"  # noqa: S105 - a public demo value, not a
 DEMO_API_KEY = hashlib.sha256(b"leadkit ovipro sandbox demo key").hexdigest()[:40]
 """Public demo ``x-api-key`` value (only checked with ``require_api_key=True``)."""
 
-FaultKind = Literal["500", "503", "429", "reset"]
+FaultKind = Literal["500", "502", "503", "504", "429", "reset"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("500", "503", "429", "reset")
+"""The default mix."""
+ALL_FAULT_KINDS: tuple[FaultKind, ...] = ("500", "502", "503", "504", "429", "reset")
 """Injectable faults: 500 ``TECHNICAL_ERROR``, 503, 429 ``TOO_MANY_REQUESTS`` with
 ``Retry-After``, or a TCP reset without an answer."""
 
@@ -204,9 +207,11 @@ class OviProSandboxConfig:
 
     def _other_problems(self) -> list[str]:
         problems = []
-        unknown = [k for k in self.fault_kinds if k not in FAULT_KINDS]
+        unknown = [k for k in self.fault_kinds if k not in ALL_FAULT_KINDS]
         if unknown or not self.fault_kinds:
-            problems.append(f"fault_kinds={self.fault_kinds!r}; allowed: {', '.join(FAULT_KINDS)}")
+            problems.append(
+                f"fault_kinds={self.fault_kinds!r}; allowed: {', '.join(ALL_FAULT_KINDS)}"
+            )
         for name in ("lead_type_codes", "lead_source_type_codes", "action_codes",
                      "document_type_codes", "accounts"):  # fmt: skip
             if not getattr(self, name):

@@ -175,6 +175,10 @@ def _fault(state: SandboxState, request: web.Request) -> tuple[web.Response | No
         return _too_many(state, "injected fault"), kind
     if kind == "500":
         return error(500, "TECHNICAL_ERROR"), kind
+    if kind in ("502", "504"):
+        # A gateway in front of the API: a plain-text answer, not OviPro's error body.
+        text = "Bad Gateway" if kind == "502" else "Gateway Timeout"
+        return web.Response(status=int(kind), text=text), kind
     return error(503, "TECHNICAL_ERROR", message="Service temporarily unavailable."), kind
 
 
