@@ -155,3 +155,22 @@ def test_a_whole_settings_problem_never_echoes_a_secret() -> None:
     assert "sources.care" in text
     assert secret not in text
     assert "end" in text
+
+
+def test_every_commented_example_in_the_init_template_is_valid() -> None:
+    """`leadkit init`'s commented blocks, uncommented, are a valid config (docs stay true)."""
+    import re
+    import tomllib
+
+    import leadkit
+
+    text = (Path(leadkit.__file__).parent / "cli" / "leadkit.example.toml").read_text()
+    lines = []
+    for line in text.splitlines():
+        m = re.match(r"^# ((\[[a-z_.]+\])|([a-z_]+ = .*))$", line)
+        lines.append(m.group(1) if m else line)
+    doc = tomllib.loads("\n".join(lines))
+    names = re.findall(r"\$\{([A-Z0-9_]+)\}", text)
+    cfg = parse_config(doc, env={n: "s" * 40 for n in names})
+    assert {s.kind for s in cfg.sources.values()} == {"kpro", "ovipro", "carehome"}
+    assert {d.kind for d in cfg.destinations.values()} == {"kpro", "ovipro", "dialler", "realgeeks"}
