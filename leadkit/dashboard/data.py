@@ -581,23 +581,27 @@ class DashboardData:
         return self._frame(("runs", sources, limit), sql, [*params, limit])
 
     def runs_summary(self, scope: Scope) -> pl.DataFrame | None:
-        """Per source: runs, failed runs, median duration and leads inserted over all runs."""
+        """Per source: runs, failed runs, median duration, leads inserted and data-quality
+        warnings (``_runs.warnings``: leads kept with a warning) over all runs."""
         if not self.has_table("_runs"):
             return None
         sources = self._ops_sources(scope)
         where, params = _sources_where(Scope(sources=sources), "source")
+        columns = self._tables().columns.get("_runs", {})
+        warnings = "sum(warnings)" if "warnings" in columns else "CAST(NULL AS HUGEINT)"
         sql = (
             "SELECT source, count(*) AS runs, "
             "count(*) FILTER (WHERE status = 'success') AS succeeded, "
             "count(*) FILTER (WHERE status IN ('failed', 'killed', 'interrupted')) AS failed, "
             "round(median(epoch(ended_at) - epoch(started_at)), 2) AS median_seconds, "
-            "sum(leads_inserted) AS inserted FROM _runs "
+            f"sum(leads_inserted) AS inserted, {warnings} AS warnings FROM _runs "
             f"WHERE {where} GROUP BY source ORDER BY source"
         )
         return self._frame(("runs-summary", sources), sql, params)
 
     def deliveries(self, scope: Scope) -> pl.DataFrame | None:
-        """``_deliveries`` outcomes by destination and status (None before push exists).
+        """``_deliveries`` outcomes by destination (and its kind) and status: leads, attempts
+        and the last attempt (None before push exists).
 
         With a filter, only deliveries of matching leads count.
         """
@@ -618,7 +622,7 @@ class DashboardData:
                 )
                 params += union[1]
         sql = (
-            "SELECT destination, status, count(*) AS leads, sum(attempts) AS attempts, "
+            "SELECT destination, kind, status, count(*) AS leads, sum(attempts) AS attempts, "
             f"max(last_attempt_at) AS last_attempt FROM _deliveries WHERE {' AND '.join(clauses)} "
             "GROUP BY ALL ORDER BY destination, leads DESC"
         )

@@ -17,6 +17,7 @@ import streamlit as st
 from leadkit.dashboard.data import ELIGIBILITY_STATUSES, DashboardData, Grain
 from leadkit.dashboard.mask import mask_frame
 from leadkit.dashboard.scope import Scope
+from leadkit.push.ledger import DELIVERED
 
 __all__ = ["PAGES", "ROWS_SHOWN", "Settings"]
 
@@ -253,6 +254,16 @@ def quality(data: DashboardData, scope: Scope, settings: Settings) -> None:
     elif not deliveries.height:
         st.info("No delivery matches the filter.")
     else:
+        by_status = dict(deliveries.group_by("status").agg(pl.col("leads").sum()).iter_rows())
+        a, b, c = st.columns(3)
+        a.metric("Delivered", _n(sum(n for s, n in by_status.items() if s in DELIVERED)))
+        b.metric("Rejected deliveries", _n(by_status.get("rejected", 0)))
+        c.metric("Failed deliveries", _n(by_status.get("failed", 0)))
+        st.caption(
+            "Delivered = sent, updated or skipped-duplicate (the destination has the lead). "
+            "Rejected leads are not resent until they change; failed ones are retried by the "
+            "next push. `leadkit deliveries --status rejected` lists every reason."
+        )
         st.bar_chart(
             deliveries.to_pandas(),
             x="destination",

@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from typing import Any
 
 from leadkit.errors import QueryError
 from leadkit.query import FieldCatalog, compile_query, quote_identifier, to_sql
+from leadkit.storage.migrations import LEADS_COLUMNS
 
 __all__ = [
     "CANONICAL_TYPES",
@@ -45,25 +47,12 @@ __all__ = [
     "TablePlan",
     "compile_filter",
     "relation_sql",
+    "view_columns",
 ]
 
-#: Canonical columns the dashboard adds to every lead table that lacks them, with types.
-CANONICAL_TYPES: dict[str, str] = {
-    "system": "VARCHAR",
-    "source": "VARCHAR",
-    "lead_id": "VARCHAR",
-    "created_at": "TIMESTAMPTZ",
-    "updated_at": "TIMESTAMPTZ",
-    "email": "VARCHAR",
-    "first_name": "VARCHAR",
-    "last_name": "VARCHAR",
-    "full_name": "VARCHAR",
-    "phone": "VARCHAR",
-    "status": "VARCHAR",
-    "category": "VARCHAR",
-    "channel": "VARCHAR",
-    "postcode": "VARCHAR",
-}
+#: Canonical columns the dashboard adds to every lead table that lacks them, with types:
+#: the columns of the ``leads`` view.
+CANONICAL_TYPES: dict[str, str] = dict(LEADS_COLUMNS)
 
 #: Parameters of the filter language that page or shape a result: charts ignore them.
 _SHAPING = ("sort", "page", "size", "fields")
@@ -78,7 +67,9 @@ class LeadTable:
         table: the warehouse table.
         label: how the dashboard names its leads ("KPro leads").
         canonical: canonical column → SQL expression over the table, for the columns the
-            table does not have under that name. ``system`` is always added.
+            table does not have under that name. ``system`` is always added. A column
+            the table has itself keeps the table's meaning (``kpro_leads.source`` is KPro's
+            own lead source; the source name is ``_source``).
     """
 
     system: str
@@ -87,58 +78,77 @@ class LeadTable:
     canonical: Mapping[str, str] = field(default_factory=dict)
 
 
+def view_columns(view_sql: str) -> tuple[str, dict[str, str]]:
+    """The table and the columns of a system's part of the ``leads`` view.
+
+    Args:
+        view_sql: a system's ``view_sql``: ``SELECT <expr> AS <name>, … FROM <table>``.
+
+    Returns:
+        The table, and canonical column → its SQL expression over the table.
+
+    Raises:
+        ValueError: the SQL is not one plain ``SELECT … FROM <table>``.
+
+    Example:
+        >>> view_columns("SELECT 'x' AS system, _source AS source, created_at FROM x_leads")
+        ('x_leads', {'system': "'x'", 'source': '_source', 'created_at': 'created_at'})
+    """
+    match = _VIEW.fullmatch(view_sql.strip())
+    if match is None:
+        raise ValueError(f"not a plain SELECT … FROM <table>: {view_sql.strip()[:80]!r}")
+    columns: dict[str, str] = {}
+    for item in _top_level_split(match["select"]):
+        named = _ALIAS.fullmatch(item)
+        if named is not None:
+            columns[named["name"]] = named["expr"].strip()
+        elif _IDENTIFIER.fullmatch(item):
+            columns[item] = item
+        else:
+            raise ValueError(f"a view column without a name: {item!r}")
+    return match["table"], columns
+
+
+_VIEW = re.compile(r"SELECT\s+(?P<select>.+?)\s+FROM\s+(?P<table>\w+)", re.IGNORECASE | re.DOTALL)
+_ALIAS = re.compile(r"(?P<expr>.+)\s+AS\s+(?P<name>\w+)", re.IGNORECASE | re.DOTALL)
+_IDENTIFIER = re.compile(r"\w+")
+
+
+def _top_level_split(text: str) -> list[str]:
+    """``text`` split at the commas outside parentheses and quotes, each part stripped."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return parts
+
+
+def _lead_table(kind: str, label: str) -> LeadTable:
+    """A system's lead table, its canonical columns read from its part of the view."""
+    from leadkit.systems import get_system
+
+    table, columns = view_columns(get_system(kind).view_sql)
+    canonical = {n: e for n, e in columns.items() if n != "system" and e != n}
+    return LeadTable(kind, table, label, canonical)
+
+
+#: The lead tables in display order. Their canonical columns come from each system's own
+#: ``leads`` view SQL (``leadkit/systems/<kind>/tables.py``), so the filter box's
+#: ``status``, ``category``, ``channel`` … mean on each table what they mean in the view.
 LEAD_TABLES: tuple[LeadTable, ...] = (
-    LeadTable(
-        "kpro",
-        "kpro_leads",
-        "KPro leads",
-        {
-            "lead_id": "CAST(id AS VARCHAR)",
-            "status": "eligibility_status",
-            "category": "enquiry_type",
-            "channel": "site.name",
-            "postcode": "home_postcode",
-        },
-    ),
-    LeadTable(
-        "ovipro",
-        "ovipro_leads",
-        "OviPro leads",
-        {
-            "source": "_source",
-            "created_at": "creation_time",
-            "updated_at": "modification_time",
-            "email": "lead.customer.email_address",
-            "first_name": "lead.customer.first_name",
-            "last_name": "lead.customer.last_name",
-            "full_name": (
-                "nullif(concat_ws(' ', lead.customer.first_name, lead.customer.last_name), '')"
-            ),
-            "phone": "lead.customer.phone_number",
-            "status": "lead_status_code",
-            "category": "lead.lead_type_code",
-            "channel": "lead.lead_source_type_code",
-            "postcode": "lead.realty.address.postcode",
-        },
-    ),
-    LeadTable(
-        "carehome",
-        "carehome_leads",
-        "care-home leads",
-        {
-            "source": "_source",
-            "lead_id": "CAST(id AS VARCHAR)",
-            "created_at": "date",
-            "email": "from_email",
-            "first_name": "enquirer_first_name",
-            "last_name": "enquirer_surname",
-            "full_name": "nullif(concat_ws(' ', enquirer_first_name, enquirer_surname), '')",
-            "phone": "telephone",
-            "category": "category_name",
-            "channel": "service.name",
-            "postcode": "service.postcode",
-        },
-    ),
+    _lead_table("kpro", "KPro leads"),
+    _lead_table("ovipro", "OviPro leads"),
+    _lead_table("carehome", "care-home leads"),
 )
 
 

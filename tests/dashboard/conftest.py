@@ -1,4 +1,4 @@
-"""Fixtures: a warehouse extracted from the sandboxes once per session, and AppTest."""
+"""Fixtures: a warehouse built from the sandboxes once per session, and AppTest."""
 
 from __future__ import annotations
 
@@ -9,21 +9,24 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from leadkit.storage.warehouse import Warehouse
-from tests.dashboard._warehouse import add_carehome_and_deliveries, build_sandbox_warehouse
+from tests.dashboard._warehouse import build_kpro_only_warehouse, shared_warehouse
 
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 
 
 @pytest.fixture(scope="session")
 def sandbox_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """leadkit.toml of a warehouse extracted from the KPro and OviPro sandboxes."""
-    return build_sandbox_warehouse(tmp_path_factory.mktemp("sandbox-warehouse"))
+    """leadkit.toml of the sandbox warehouse: every source extracted, a sample pushed.
+
+    Tests read it; a test that writes works on a copy.
+    """
+    return shared_warehouse(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
-def extras_config(sandbox_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sandbox warehouse plus care-home leads and deliveries (added by SQL)."""
-    return add_carehome_and_deliveries(sandbox_config, tmp_path_factory.mktemp("extras"))
+def kpro_only_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """leadkit.toml of a warehouse with one KPro source extracted and nothing pushed."""
+    return build_kpro_only_warehouse(tmp_path_factory.mktemp("kpro-only"))
 
 
 def warehouse_of(config: Path) -> Warehouse:

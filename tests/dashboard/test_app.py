@@ -1,5 +1,6 @@
-"""AppTest drives every page of the dashboard against a warehouse extracted from the
-sandboxes; the numbers shown must equal SQL counts over the same warehouse."""
+"""AppTest drives every page of the dashboard against a warehouse built from the sandboxes
+(KPro, OviPro and carehome extracted, a sample pushed to the dialler, Real Geeks and KPro);
+the numbers shown must equal SQL counts over the same warehouse."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from leadkit.dashboard.app import FILTER_EXAMPLE
 from leadkit.dashboard.pages import PAGES
 from leadkit.storage.warehouse import Warehouse
+from tests.dashboard._warehouse import SOURCES
 from tests.dashboard.conftest import warehouse_of
 
 OpenApp = Callable[[Path], AppTest]
@@ -62,6 +64,7 @@ def test_overview_totals_equal_sql_counts(sandbox_config: Path, open_app: OpenAp
     wh = warehouse_of(sandbox_config)
     total = scalar(wh, f"SELECT count(*) FROM ({LEAD_TABLES_SQL})")
     assert total > 2000
+    assert total == scalar(wh, "SELECT count(*) FROM leads")
     assert metric(at, "Total leads") == total
     assert metric(at, "New leads in period") == total  # the default period is every day
     assert metric(at, "Rejected records") == scalar(wh, "SELECT count(*) FROM _rejects") > 0
@@ -71,8 +74,12 @@ def test_overview_totals_equal_sql_counts(sandbox_config: Path, open_app: OpenAp
         f"SELECT source, count(*) AS n FROM ({LEAD_TABLES_SQL}) GROUP BY source ORDER BY source"
     )
     assert dict(zip(shown["source"], shown["total"], strict=True)) == dict(expected.iter_rows())
+    by_system = wh.sql("SELECT system, source FROM leads GROUP BY ALL")
+    assert set(zip(shown["system"], shown["source"], strict=True)) == set(by_system.iter_rows())
+    assert set(shown["system"]) == {"carehome", "kpro", "ovipro"}
     fresh = frame(at, "freshness")
-    assert sorted(fresh["source"]) == ["kpro_london", "kpro_north", "ovipro_helsinki"]
+    assert sorted(fresh["source"]) == sorted(SOURCES)
+    assert dict(zip(fresh["source"], fresh["system"], strict=True)) == SOURCES
     assert not fresh["stale"].any()
 
 
@@ -85,6 +92,13 @@ def test_period_against_previous_period_equals_sql(sandbox_config: Path, open_ap
     period = scalar(wh, count, ["2021-03-01 00:00+00", "2021-04-01 00:00+00"])
     previous = scalar(wh, count, ["2021-01-29 00:00+00", "2021-03-01 00:00+00"])
     assert metric(at, "New leads in period") == period > 0
+    shown = frame(at, "overview_sources")
+    carehome = scalar(
+        wh,
+        "SELECT count(*) FROM carehome_leads WHERE date >= ? AND date < ?",
+        ["2021-03-01 00:00+00", "2021-04-01 00:00+00"],
+    )
+    assert shown[shown["source"] == "carehome_uk"]["period"].iloc[0] == carehome > 0
     delta = next(m.delta for m in at.metric if m.label == "New leads in period")
     assert delta.startswith(f"{period - previous:+,}")
     assert metric(at, "Total leads") == scalar(wh, f"SELECT count(*) FROM ({LEAD_TABLES_SQL})")
@@ -131,13 +145,14 @@ def test_eligibility_by_site_equals_sql(sandbox_config: Path, open_app: OpenApp)
     )
 
 
-def test_categories_equal_sql_and_say_when_carehome_is_missing(
-    sandbox_config: Path, open_app: OpenApp
-) -> None:
+def test_categories_equal_sql(sandbox_config: Path, open_app: OpenApp) -> None:
     at = goto(open_app(sandbox_config), "Categories")
-    assert "No carehome source extracted yet" in texts(at)
+    assert "extracted yet" not in texts(at)
     wh = warehouse_of(sandbox_config)
     cases = {
+        "categories_carehome": (
+            "SELECT coalesce(category_name, '(none)'), count(*) FROM carehome_leads GROUP BY 1"
+        ),
         "categories_ovipro_type": (
             "SELECT lead.lead_type_code, count(*) FROM ovipro_leads GROUP BY 1"
         ),
@@ -156,25 +171,49 @@ def test_categories_equal_sql_and_say_when_carehome_is_missing(
         assert abs(float(shown["share"].sum()) - 1) < 0.01
 
 
-def test_carehome_categories_and_deliveries_when_present(
-    extras_config: Path, open_app: OpenApp
+def test_carehome_categories_are_the_real_category_names(
+    sandbox_config: Path, open_app: OpenApp
 ) -> None:
-    wh = warehouse_of(extras_config)
-    at = goto(open_app(extras_config), "Categories")
+    at = goto(open_app(sandbox_config), "Categories")
+    wh = warehouse_of(sandbox_config)
     shown = frame(at, "categories_carehome")
-    expected = wh.sql("SELECT category_name, count(*) FROM carehome_leads GROUP BY 1")
+    # Every category of the reference table, with the leads the extract stored under it.
+    expected = wh.sql(
+        "SELECT c.name, count(l.id) AS n FROM carehome_categories c "
+        "LEFT JOIN carehome_leads l ON l.category_id = c.id GROUP BY ALL"
+    )
     assert dict(zip(shown["category"], shown["leads"], strict=True)) == dict(expected.iter_rows())
-    assert "contact form" in set(shown["category"])
+    assert {"Contact Form Message", "Call Back Request", "Placement"} <= set(shown["category"])
+    assert int(shown["leads"].sum()) == scalar(wh, "SELECT count(*) FROM carehome_leads") > 200
+    # The canonical `category` is the same name: the filter box narrows to one category.
+    at.text_input(key="filter").input("category=Placement").run()
+    shown = frame(at, "categories_carehome")
+    assert list(shown["category"]) == ["Placement"]
+    assert list(shown["leads"]) == [
+        scalar(
+            wh,
+            "SELECT count(*) FROM leads WHERE system = 'carehome' AND category = ?",
+            ["Placement"],
+        )
+    ]
+
+
+def test_pages_say_which_sources_are_not_extracted_yet(
+    kpro_only_config: Path, open_app: OpenApp
+) -> None:
+    at = goto(open_app(kpro_only_config), "Categories")
+    assert "No carehome source extracted yet" in texts(at)
+    assert "No OviPro source extracted yet" in texts(at)
+    wh = warehouse_of(kpro_only_config)
+    shown = frame(at, "categories_kpro_enquiry")
+    assert int(shown["leads"].sum()) == scalar(wh, "SELECT count(*) FROM kpro_leads") > 0
+    goto(at, "OviPro funnel")
+    assert "No OviPro source extracted yet" in texts(at)
     goto(at, "Data quality")
-    shown = frame(at, "deliveries")
-    expected = wh.sql("SELECT destination, status, count(*) FROM _deliveries GROUP BY ALL")
-    got = {
-        (d, s): n
-        for d, s, n in zip(shown["destination"], shown["status"], shown["leads"], strict=True)
-    }
-    assert got == {(d, s): n for d, s, n in expected.iter_rows()}
+    assert "No deliveries yet" in texts(at)
+    assert metric(at, "Failed runs") == 0
     goto(at, "Overview")
-    assert metric(at, "Total leads") == scalar(wh, f"SELECT count(*) FROM ({LEAD_TABLES_SQL})")
+    assert metric(at, "Total leads") == scalar(wh, "SELECT count(*) FROM leads")
 
 
 def test_ovipro_funnel_equals_sql(sandbox_config: Path, open_app: OpenApp) -> None:
@@ -202,13 +241,56 @@ def test_data_quality_equals_sql(sandbox_config: Path, open_app: OpenApp) -> Non
     at = goto(open_app(sandbox_config), "Data quality")
     wh = warehouse_of(sandbox_config)
     rejects = frame(at, "rejects")
-    assert int(rejects["records"].sum()) == scalar(wh, "SELECT count(*) FROM _rejects")
+    assert int(rejects["records"].sum()) == scalar(wh, "SELECT count(*) FROM _rejects") > 0
     runs = frame(at, "runs")
     assert len(runs) == scalar(wh, "SELECT count(*) FROM _runs")
     assert metric(at, "Failed runs") == scalar(
         wh, "SELECT count(*) FROM _runs WHERE status <> 'success'"
     )
-    assert "No deliveries yet" in texts(at)
+    # The warnings column is _runs.warnings: carehome leads kept with data-quality warnings.
+    expected = dict(wh.sql("SELECT run_id || source, warnings FROM _runs").iter_rows())
+    got = {
+        r + s: w for r, s, w in zip(runs["run_id"], runs["source"], runs["warnings"], strict=True)
+    }
+    assert got == expected
+    summary = frame(at, "runs_summary")
+    warned = dict(zip(summary["source"], summary["warnings"], strict=True))
+    assert warned["carehome_uk"] == scalar(
+        wh, "SELECT sum(warnings) FROM _runs WHERE source = 'carehome_uk'"
+    )
+    assert warned["carehome_uk"] == scalar(
+        wh, "SELECT count(*) FROM carehome_leads WHERE len(dq_warnings) > 0"
+    )
+    assert warned["carehome_uk"] > 0
+
+
+def test_deliveries_equal_the_ledger(sandbox_config: Path, open_app: OpenApp) -> None:
+    at = goto(open_app(sandbox_config), "Data quality")
+    wh = warehouse_of(sandbox_config)
+    shown = frame(at, "deliveries")
+    expected = wh.sql(
+        "SELECT destination, kind, status, count(*), sum(attempts) FROM _deliveries GROUP BY ALL"
+    )
+    got = {
+        (d, k, s): (n, a)
+        for d, k, s, n, a in zip(
+            shown["destination"],
+            shown["kind"],
+            shown["status"],
+            shown["leads"],
+            shown["attempts"],
+            strict=True,
+        )
+    }
+    assert got == {(d, k, s): (n, a) for d, k, s, n, a in expected.iter_rows()}
+    assert {k for _, k, _ in got} == {"dialler", "realgeeks", "kpro"}
+    assert {"sent", "rejected", "skipped-duplicate"} <= {s for _, _, s in got}
+    count = "SELECT count(*) FROM _deliveries WHERE status IN ({})"
+    assert metric(at, "Delivered") == scalar(
+        wh, count.format("'sent', 'updated', 'skipped-duplicate'")
+    )
+    assert metric(at, "Rejected deliveries") == scalar(wh, count.format("'rejected'")) > 0
+    assert metric(at, "Failed deliveries") == scalar(wh, count.format("'failed'"))
 
 
 KPRO_FILTER_SQL = (
@@ -226,6 +308,7 @@ def test_filter_box_narrows_every_page(sandbox_config: Path, open_app: OpenApp) 
     assert 0 < expected < 1000
     assert metric(at, "Total leads") == expected
     assert "OviPro leads are left out" in texts(at)
+    assert "care-home leads are left out" in texts(at)
     assert metric(at, "Rejected records") == scalar(wh, "SELECT count(*) FROM _rejects")
     goto(at, "Volumes")
     assert metric(at, "Leads in range") == expected
@@ -240,6 +323,14 @@ def test_filter_box_narrows_every_page(sandbox_config: Path, open_app: OpenApp) 
     goto(at, "Data quality")
     runs = frame(at, "runs")
     assert set(runs["source"]) == {"kpro_london", "kpro_north"}
+    # Only deliveries of matching leads: the dialler's KPro leads among them.
+    delivered = scalar(
+        wh,
+        "SELECT count(*) FROM _deliveries d JOIN kpro_leads k "
+        "ON d.system = 'kpro' AND d.source = k._source AND d.lead_id = CAST(k.id AS VARCHAR) "
+        "WHERE k.eligibility_status IN ('passed', 'considered') AND k.site.id = 3",
+    )
+    assert int(frame(at, "deliveries")["leads"].sum()) == delivered > 0
     goto(at, "Leads")
     assert metric(at, "Matching leads") == expected
     rows = frame(at, "rows")
@@ -257,6 +348,11 @@ def test_canonical_filter_applies_to_every_system(sandbox_config: Path, open_app
         "WHERE created_at >= '2021-03-01 00:00+00' AND created_at < '2021-04-01 00:00+00'",
     )
     assert metric(at, "Total leads") == expected
+    assert expected == scalar(
+        wh,
+        "SELECT count(*) FROM leads "
+        "WHERE created_at >= '2021-03-01 00:00+00' AND created_at < '2021-04-01 00:00+00'",
+    )
     at.text_input(key="filter").input("status.in=NEW,passed").run()
     expected = scalar(
         wh,
@@ -264,6 +360,19 @@ def test_canonical_filter_applies_to_every_system(sandbox_config: Path, open_app
         "(SELECT count(*) FROM ovipro_leads WHERE lead_status_code = 'NEW')",
     )
     assert metric(at, "Total leads") == expected
+    # Canonical columns mean what the `leads` view says, on every system.
+    for text, where in [
+        ("category=Placement", "category = 'Placement'"),
+        ("source=carehome_uk", "source = 'carehome_uk'"),
+        (
+            "postcode.notnull&createdAt.lt=2021-04-01",
+            "postcode IS NOT NULL AND created_at < '2021-04-01 00:00+00'",
+        ),
+    ]:
+        at.text_input(key="filter").input(text).run()
+        assert not at.exception, at.exception
+        view = scalar(wh, f"SELECT count(*) FROM leads WHERE {where}")
+        assert metric(at, "Total leads") == view > 0, text
 
 
 @pytest.mark.parametrize(
@@ -291,12 +400,7 @@ def test_personal_data_masked_by_default_and_revealed_by_the_toggle(
 ) -> None:
     at = goto(open_app(sandbox_config), "Leads")
     wh = warehouse_of(sandbox_config)
-    emails = set(
-        wh.sql(
-            "SELECT email FROM kpro_leads "
-            "UNION SELECT lead.customer.email_address FROM ovipro_leads"
-        )["email"]
-    )
+    emails = set(wh.sql("SELECT DISTINCT email FROM leads")["email"])
     rows = frame(at, "rows")
     shown = [e for e in rows["email"] if isinstance(e, str)]
     assert shown

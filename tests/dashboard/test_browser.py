@@ -87,6 +87,8 @@ def test_dashboard_in_headless_chromium_shows_the_totals(
             "+ (SELECT count(*) FROM carehome_leads) AS n"
         )["n"][0]
     )
+    systems = sorted(wh.sql("SELECT DISTINCT system FROM leads")["system"])
+    assert systems == ["carehome", "kpro", "ovipro"]
     args = ["--headless=new", "--disable-gpu", "--disable-dev-shm-usage"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox
@@ -112,6 +114,10 @@ def test_dashboard_in_headless_chromium_shows_the_totals(
             assert shown["Total leads"] == f"{total:,}"
             assert shown["New leads in period"] == f"{total:,}"
             assert page.get_by_text("Leads by system and source").is_visible()
+            # The bar chart's legend names every lead system.
+            legend = page.locator('[data-testid="stVegaLiteChart"]').first
+            for system in systems:
+                legend.get_by_text(system, exact=True).first.wait_for(timeout=30_000)
             page.wait_for_timeout(1500)  # let the charts finish drawing for the screenshot
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=False)

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from leadkit.dashboard.data import DashboardData
-from leadkit.dashboard.scope import Scope, compile_filter
+from leadkit.dashboard.scope import LEAD_TABLES, Scope, compile_filter, relation_sql, view_columns
 from leadkit.sandbox import SandboxThread
+from leadkit.storage.migrations import LEADS_COLUMNS
 from leadkit.storage.warehouse import Warehouse
+from leadkit.systems import get_system, known_kinds
 from leadkit.systems.kpro.simulator import KProSandbox, KProSandboxConfig
 from tests.dashboard.conftest import warehouse_of
 
@@ -48,6 +50,57 @@ def test_filter_plan_binds_per_table(
     else:
         assert plan.error is not None
         assert error in str(plan.error)
+
+
+def test_every_lead_system_has_a_dashboard_table_read_from_its_view() -> None:
+    assert sorted(t.system for t in LEAD_TABLES) == sorted(
+        k for k in known_kinds("source") if get_system(k).view_sql
+    )
+    for t in LEAD_TABLES:
+        table, columns = view_columns(get_system(t.system).view_sql)
+        assert table == t.table
+        assert list(columns) == [c for c, _ in LEADS_COLUMNS], t.system
+        assert columns["system"] == f"'{t.system}'"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT a AS system FROM x JOIN y USING (id)",
+        "SELECT 'x' AS system, a + 1 FROM x",
+        "WITH t AS (SELECT 1) SELECT * FROM t",
+    ],
+)
+def test_a_view_the_dashboard_cannot_read_fails_loudly(sql: str) -> None:
+    with pytest.raises(ValueError, match=r"not a plain SELECT|without a name"):
+        view_columns(sql)
+
+
+def test_dashboard_relations_give_the_rows_of_the_leads_view(sandbox_config: Path) -> None:
+    """Each lead table as the dashboard reads it holds exactly that system's rows of the
+    real ``leads`` view, column for column (``source`` is ``_source``: KPro has a
+    ``source`` field of its own, which the filter box keeps)."""
+    wh = warehouse_of(sandbox_config)
+    names = [c for c, _ in LEADS_COLUMNS if c != "source"]
+    cols = ", ".join(names)
+    for t in LEAD_TABLES:
+        columns = dict(
+            wh.sql(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = ?",
+                [t.table],
+            ).iter_rows()
+        )
+        rel = relation_sql(t, columns)
+        ours = f"SELECT {cols}, _source AS source FROM ({rel})"
+        view = f"SELECT {cols}, source FROM leads WHERE system = '{t.system}'"
+        rows = wh.sql(f"SELECT count(*) AS n FROM ({ours})")["n"][0]
+        assert rows > 100, t.table
+        diff = wh.sql(
+            f"SELECT count(*) AS n FROM (({ours} EXCEPT ALL {view}) "
+            f"UNION ALL ({view} EXCEPT ALL {ours}))"
+        )["n"][0]
+        assert diff == 0, f"{t.table}: {diff} rows differ from the leads view"
 
 
 def test_results_are_cached_until_the_warehouse_file_changes(

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard._warehouse import build_sandbox_warehouse
+from tests.dashboard._warehouse import shared_warehouse
 
 
 @pytest.fixture(scope="session")
 def notebook_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """leadkit.toml of a warehouse extracted from the KPro and OviPro sandboxes."""
-    return build_sandbox_warehouse(tmp_path_factory.mktemp("notebook-warehouse"))
+    """leadkit.toml of the dashboard tests' sandbox warehouse (every source, a sample
+    pushed); built once per session, whichever suite asks first."""
+    return shared_warehouse(tmp_path_factory)

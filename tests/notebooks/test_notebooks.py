@@ -1,5 +1,5 @@
-"""Every notebook in notebooks/ runs top to bottom against a sandbox-built warehouse, and
-is committed without outputs."""
+"""Every notebook in notebooks/ runs top to bottom against the sandbox-built warehouse
+(every system extracted, a sample pushed), and is committed without outputs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,27 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+#: Run after each notebook, in its kernel: what it showed equals SQL over the real tables.
+CHECKS = {
+    "01_getting_started": """
+assert set(by_source["system"]) == {"carehome", "kpro", "ovipro"}
+assert by_source["leads"].sum() == wh.sql("SELECT count(*) AS n FROM leads")["n"][0]
+assert result.total == wh.sql(
+    "SELECT count(*) AS n FROM kpro_leads WHERE created_at >= '2021-03-01 00:00+00' "
+    "AND eligibility_status IN ('passed', 'considered')"
+)["n"][0] > 0
+""",
+    "02_lead_sources": """
+truth = wh.sql("SELECT source, count(*) AS n FROM leads GROUP BY source")
+assert dict(zip(volume["source"], volume["leads"])) == dict(truth.iter_rows())
+assert set(volume["system"]) == {"carehome", "kpro", "ovipro"}
+care = mix.filter(pl.col("source") == "carehome_uk")
+names = wh.sql("SELECT category_name, count(*) AS n FROM carehome_leads GROUP BY 1")
+assert dict(zip(care["category"], care["leads"])) == dict(names.iter_rows())
+assert abs(care["share"].sum() - 1) < 0.01
+""",
+}
 
 
 def test_the_notebooks_exist() -> None:
@@ -44,6 +65,7 @@ def test_notebook_runs_top_to_bottom(
 ) -> None:
     monkeypatch.setenv("LEADKIT_CONFIG", str(notebook_config))
     book = nbformat.read(path, as_version=4)
+    book.cells.append(nbformat.v4.new_code_cell(CHECKS[path.stem]))
     client = NotebookClient(
         book,
         timeout=60,
