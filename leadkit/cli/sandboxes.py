@@ -164,7 +164,8 @@ def _carehome_toml(name: str, sb: Any) -> str:
         'kind = "carehome"\n'
         f'base_url = "{sb.base_url}"\n'
         f'api_key = "${{{env}:-{sb.api_key}}}"\n'
-        "# The sandbox's leads span the last 60 days; a first run starts here.\n"
+        f"# The sandbox's leads span {sb.config.days} days from here; a first run starts "
+        "here.\n"
         f'start = "{sb.config.first_day.date().isoformat()}"\n'
         'window = "1d"\n'
         "concurrency = 8\n"
