@@ -12,6 +12,7 @@ Every request of every source goes through :meth:`HttpClient.request`. It
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import logging
 import time
@@ -37,6 +38,8 @@ from leadkit.redact import Redactor
 __all__ = ["HttpClient", "Response", "TransientHTTPError", "api_error_text", "make_session"]
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: Retryable answers that say the server did not act on the request.
+_REFUSED = frozenset({425, 429, 503})
 MAX_RETRY_AFTER_S = 60.0
 
 Params = Sequence[tuple[str, str]] | Mapping[str, str]
@@ -50,6 +53,10 @@ class Response:
     body: bytes
     headers: Mapping[str, str]
     url: str  # redacted
+    #: True when an earlier attempt of this request failed in a way that may have reached
+    #: the server (a timeout, a dropped connection, 500/502/504): a non-idempotent request
+    #: may then have been carried out already (e.g. the dialler's spec Q6).
+    uncertain: bool = False
 
     def json(self) -> Any:
         """The body parsed as JSON."""
@@ -221,10 +228,14 @@ class HttpClient:
             SourceError: any other non-retryable status, or retries exhausted.
         """
         last: TransientHTTPError | None = None
+        uncertain = False
 
         def before_sleep(state: RetryCallState) -> None:
+            nonlocal uncertain
             self.stats["retries"] = self.stats.get("retries", 0) + 1
             exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, TransientHTTPError) and exc.status not in _REFUSED:
+                uncertain = True
             wait = state.next_action.sleep if state.next_action else 0.0
             self.log.warning(
                 "%s: retry %d/%d in %.1fs after %s",
@@ -245,7 +256,8 @@ class HttpClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._authenticated(method, url, params, json, headers, accept)
+                    resp = await self._authenticated(method, url, params, json, headers, accept)
+                    return dataclasses.replace(resp, uncertain=True) if uncertain else resp
         except TransientHTTPError as exc:
             last = exc
         assert last is not None

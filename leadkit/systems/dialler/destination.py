@@ -8,7 +8,7 @@ answer                                                 outcome                 r
 ``{"saved": true, "processed": true}``                 ``sent``                —
 ``… "processed": false, "error": "Existing Contact"``  ``skipped-duplicate``   no
 ``… "error": "Another call is already scheduled"``     ``skipped-duplicate``   no
-either of these two after a killed push (resend)       ``sent`` (Q6)           no
+either, after an attempt with an unknown outcome       ``sent`` (Q6)           no
 ``… "error": "Unknown Type"``                          ``rejected``            no
 400 ``{"field": {"0": "message"}}``                    ``rejected``            no
 ``{"test": "ok"}`` (dry run)                           ``would-send``          —
@@ -236,7 +236,10 @@ class DiallerDestination(Destination):
         answer = await self._post(ADD_PATH, body, ctx)
         if isinstance(answer, Outcome):
             return answer
-        outcome = add_outcome(answer.status, _json(answer), test=test, resend=item.resend)
+        # Q6: after an attempt whose outcome is unknown — a killed push (resend) or a retry
+        # after a timeout, reset or 5xx in this push — a duplicate answer means delivered.
+        unknown = item.resend or answer.uncertain
+        outcome = add_outcome(answer.status, _json(answer), test=test, resend=unknown)
         if outcome.detail == "Unknown Type" and not self._warned_type:
             self._warned_type = True
             ctx.log.warning(

@@ -289,6 +289,23 @@ async def test_a_duplicate_answer_to_a_resend_after_a_killed_push_counts_as_sent
     assert (await dest.send([other], ctx))[0].status == "rejected"
 
 
+@pytest.mark.parametrize(("kind", "status"), [("500", "sent"), ("reset", "sent"),
+                                               ("503", "skipped-duplicate")])  # fmt: skip
+async def test_a_duplicate_answer_after_an_unclear_retry_in_one_push_counts_as_sent(
+    dest: DiallerDestination, ctx: PushContext, sandbox: DiallerSandbox, kind: str, status: str
+) -> None:
+    # Q6 inside one push: a 500 or a dropped connection may come after the dialler saved the
+    # lead, so the retry's "Another call is already scheduled" means our call is queued. A
+    # 503 refuses the request, so the same answer is a true duplicate.
+    item = prepared(dest, make_lead())
+    assert (await dest.send([item], ctx))[0].status == "sent"
+    sandbox.fail_next(1, kind)  # type: ignore[arg-type]
+    [outcome] = await dest.send([item], ctx)
+    assert outcome.status == status
+    assert "Another call is already scheduled" in str(outcome.detail)
+    assert len(sandbox.queue) == 1
+
+
 def make_dest_unknown(dest: DiallerDestination) -> DiallerDestination:
     settings = dest.config.model_copy(update={"lead_type": "no-such-type"})
     return DiallerDestination(dest.name, settings)
