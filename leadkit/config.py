@@ -82,7 +82,8 @@ class WarehouseSettings(_Strict):
     )
     writer_memory_mb: int = Field(
         default=256,
-        ge=64,
+        # Below 128 MB DuckDB cannot pin the blocks a checkpoint of wide lead rows needs.
+        ge=128,
         le=65536,
         description="memory DuckDB may use while an extract writes (it spills beyond that)",
     )

@@ -174,3 +174,10 @@ def test_every_commented_example_in_the_init_template_is_valid() -> None:
     cfg = parse_config(doc, env={n: "s" * 40 for n in names})
     assert {s.kind for s in cfg.sources.values()} == {"kpro", "ovipro", "carehome"}
     assert {d.kind for d in cfg.destinations.values()} == {"kpro", "ovipro", "dialler", "realgeeks"}
+
+
+def test_writer_memory_below_what_a_checkpoint_needs_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"warehouse": {"writer_memory_mb": 64}})
+    assert "warehouse.writer_memory_mb" in str(caught.value)
+    assert "128" in str(caught.value)

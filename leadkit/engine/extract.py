@@ -22,12 +22,14 @@ Flow of one run::
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import logging
 import os
 import signal
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -79,9 +81,23 @@ EXIT_INTERRUPTED = 130
 #: The writer commits the pages waiting in the queue together, up to about this many rows.
 BATCH_ROWS = 10000
 
-#: WAL size that triggers a checkpoint while an extract holds the file (DuckDB's default is
-#: 16 MB, which checkpoints every few pages of wide lead records).
-CHECKPOINT_THRESHOLD = "64MB"
+#: Young-generation threshold of Python's cyclic GC during a run (default 700). Decoding a
+#: page of JSON makes tens of thousands of short-lived dicts and lists; with the default,
+#: the collector ran about ten times per page, promoted them into older generations, and
+#: its full collections traversed every object of the imported libraries: 0.9 s, about
+#: 15 % of the CPU of fetching and parsing 100,000 leads (see docs/benchmarks.md).
+GC_THRESHOLD0 = 100_000
+
+#: The writer checkpoints (writes the WAL into the file) itself after this many rows, DuckDB's
+#: row-group size: a checkpoint recompresses every row group that changed since the last
+#: one, so checkpointing a half-full row group and again once it is full does the work
+#: twice. Checkpointing every 64 MB of WAL (about 40,000 wide KPro rows) rewrote each row
+#: group three times and cost more CPU than the inserts themselves.
+CHECKPOINT_ROWS = 122_880
+
+#: WAL size at which DuckDB checkpoints by itself while an extract holds the file: only a
+#: safety net for very wide rows (``CHECKPOINT_ROWS`` comes first for lead records).
+CHECKPOINT_THRESHOLD = "512MB"
 
 Status = Literal["running", "success", "failed", "interrupted"]
 T = TypeVar("T")
@@ -182,6 +198,7 @@ class PageWriter:
         self._opened = 0.0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadkit-writer")
         self.opens = 0
+        self._unsaved_rows = 0  # rows committed since the last checkpoint
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on the writer thread."""
@@ -195,6 +212,7 @@ class PageWriter:
             self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
             # DuckDB would otherwise cache up to 80% of RAM while the writer holds the file.
             self._con.execute(f"SET memory_limit = '{int(self.memory_mb)}MB'")
+            self._con.execute("SET threads = 1")
             _migrate(self._con)
             self._opened = time.monotonic()
             self.opens += 1
@@ -203,8 +221,9 @@ class PageWriter:
     def release(self) -> None:
         """Close the connection (the file becomes available to readers)."""
         if self._con is not None:
-            self._con.close()
+            self._con.close()  # checkpoints
             self._con = None
+            self._unsaved_rows = 0
 
     def yield_to_readers(self, idle: bool) -> None:
         """Release the file if a reader waits and we have held it long enough (or are idle)."""
@@ -256,7 +275,7 @@ class PageWriter:
                     t.see(spec, page)
             for (name, _table), (spec, parts) in frames.items():
                 frame = parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
-                if len(parts) > 1:
+                if len(parts) > 1 and _has_duplicate_keys(frame, spec.key):
                     frame = frame.unique(subset=list(spec.key), keep="last", maintain_order=True)
                 pending[name].count(upsert_frame(con, spec, frame))
             now = datetime.now(UTC)
@@ -293,6 +312,15 @@ class PageWriter:
             raise
         for t in pending.values():
             t.apply()
+        self._unsaved_rows += sum(f.height for _, parts in frames.values() for f in parts)
+        if self._unsaved_rows >= CHECKPOINT_ROWS:
+            self._unsaved_rows = 0
+            try:
+                con.execute("CHECKPOINT")
+            except duckdb.FatalException:
+                raise  # the database is invalidated (e.g. writer_memory_mb too small)
+            except duckdb.Error as exc:  # committed anyway; DuckDB checkpoints by itself later
+                log.warning("checkpoint after commit failed (will retry later): %s", exc)
 
     def mark_vanished(self, source: Source, result: SourceResult) -> None:
         """After a complete, stable full scan: flag rows the scan did not see as vanished
@@ -583,6 +611,11 @@ async def extract(
     return ExtractResult(run_id, list(results.values()), stop.is_set(), time.monotonic() - started)
 
 
+def _has_duplicate_keys(frame: pl.DataFrame, key: Sequence[str]) -> bool:
+    """Whether two rows of ``frame`` share a key (cheaper than ``unique``, which copies)."""
+    return bool(frame.select(pl.struct(list(key)).is_duplicated().any()).item())
+
+
 def _rows(item: tuple[Source, Page] | None) -> int:
     if item is None or item[1].frame is None:
         return 1
@@ -628,6 +661,20 @@ def _finish_run(writer: PageWriter, run_id: str, results: list[SourceResult]) ->
             [r.status, now, r.error, r.requests, r.retries, run_id, r.name],
         )
     con.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def _gc_tuned() -> Iterator[None]:
+    """For one run: freeze the objects alive now (modules, config) out of the GC's reach
+    and collect the young generation less often; both are restored afterwards."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(before[0], GC_THRESHOLD0), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def run_extract(
@@ -691,6 +738,7 @@ def run_extract(
                     loop.remove_signal_handler(sig)
 
         try:
-            return asyncio.run(main())
+            with _gc_tuned():
+                return asyncio.run(main())
         except duckdb.Error as exc:
             raise WarehouseError(f"warehouse {config.warehouse.path}: {exc}") from exc

@@ -381,8 +381,12 @@ def _check(
     bad_dob = dob.is_not_null() & dob.str.to_date("%Y-%m-%d", strict=False).is_null()
     checks.append(pl.when(bad_dob).then(pl.format("dateOfBirth {} is not a YYYY-MM-DD date", dob)))
     reason = pl.concat_str(checks, separator="; ", ignore_nulls=True)
-    flagged = frame.with_columns(reason.alias("_reason"))
-    bad_rows = flagged.filter(pl.col("_reason").is_not_null() & (pl.col("_reason") != ""))
+    is_bad = pl.col("_reason").is_not_null() & (pl.col("_reason") != "")
+    reasons = frame.select(reason.alias("_reason"))
+    if not reasons.select(is_bad.any()).item():
+        return frame, rejects  # the usual case: nothing to split off (no copy of the page)
+    flagged = frame.with_columns(reasons.get_column("_reason"))
+    bad_rows = flagged.filter(is_bad)
     for row in bad_rows.select("id", "_raw", "_reason").iter_rows():
         rid = None if row[0] is None else str(row[0])
         rejects.append(Reject(row[2], row[1], rid, context))
@@ -431,7 +435,8 @@ def _to_table(
     ]
     out = frame.select(exprs)
     # One row per id: a page that repeats an id keeps its last occurrence.
-    out = out.unique(subset=["id"], keep="last", maintain_order=True)
+    if out.get_column("id").is_duplicated().any():
+        out = out.unique(subset=["id"], keep="last", maintain_order=True)
     return out.select([pl.col(c).cast(t) for c, t in TABLE_SCHEMA.items()])
 
 
