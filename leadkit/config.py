@@ -405,9 +405,13 @@ def _validate(
                 text = text.replace(secret, "***")
             return text
 
+        # A setting whose ${VAR} is unset already has its problem; its emptiness is no second one.
+        known = {p.key for p in problems}
         for err in exc.errors(include_url=False):
             loc = ".".join(str(p) for p in err["loc"])
             full = f"{key}.{loc}" if loc else key
+            if full in known:
+                continue
             msg = scrub(_describe(err, model))
             value: str | None = None
             leaf = str(err["loc"][-1]) if err["loc"] else ""
@@ -429,7 +433,8 @@ def _describe(err: Any, model: type[BaseModel]) -> str:
         return f"unknown setting; allowed: {allowed}"
     if kind == "missing":
         return "required setting is missing"
-    return str(err["msg"])
+    # A validator's own message, without pydantic's "Value error, " in front.
+    return str(err["msg"]).removeprefix("Value error, ")
 
 
 def _warn_plain_secrets(raw: Any, key: str) -> None:

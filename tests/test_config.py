@@ -60,7 +60,7 @@ def test_defaults_and_relative_warehouse_path(tmp_path: Path) -> None:
         ),
         pytest.param(
             kpro(base_url="ftp://x"),
-            "sources.main.base_url: Value error, must start with http:// or https:// (got 'ftp://x')",
+            "sources.main.base_url: must start with http:// or https:// (got 'ftp://x')",
             id="bad-url",
         ),
         pytest.param(
@@ -77,6 +77,22 @@ def test_bad_config_names_key_and_value(body: dict[str, object], expected: str) 
     assert "invalid configuration in my.toml" in text
     assert expected in text
     assert SECRET not in text
+
+
+def test_an_unset_variable_is_one_problem_not_two(tmp_path: Path) -> None:
+    """`leadkit init`, then `leadkit extract` before exporting the key: one clear line for it,
+    not a second one saying the substituted empty value is empty."""
+    path = tmp_path / "leadkit.toml"
+    path.write_text(
+        '[sources.main]\nkind = "kpro"\nbase_url = "http://127.0.0.1:9"\n'
+        'api_key = "${KPRO_KEY_NOT_EXPORTED}"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    keys = [p.key for p in info.value.problems]
+    assert keys == ["sources.main.api_key"]
+    assert "KPRO_KEY_NOT_EXPORTED is not set" in str(info.value)
+    assert "Value error" not in str(info.value)
 
 
 def test_every_problem_reported_at_once_and_no_secret_echoed() -> None:

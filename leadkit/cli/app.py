@@ -202,7 +202,10 @@ def _extract(
     else:
         for s in result.sources:
             if s.status != "success":
-                err.print(f"{s.name}: {s.status}: {s.error or ''}", highlight=False)
+                detail = (s.error or "").removeprefix(f"{s.name}: ")
+                err.print(
+                    f"{s.name}: {s.status}" + (f": {detail}" if detail else ""), highlight=False
+                )
     return result.exit_code
 
 

@@ -98,7 +98,9 @@ def print_summary(console: Console, result: ExtractResult) -> None:
     console.print(table)
     for s in result.sources:
         if s.error:
-            console.print(f"[red]{s.name}:[/red] {s.error}", highlight=False)
+            # The error text usually starts with the source's name already.
+            detail = s.error.removeprefix(f"{s.name}: ")
+            console.print(f"[red]{s.name}:[/red] {detail}", highlight=False)
 
 
 def frame_table(frame: pl.DataFrame, *, title: str | None = None, max_width: int = 40) -> Table:

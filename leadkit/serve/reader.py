@@ -238,13 +238,34 @@ class SharedReader:
             self._release()
 
     def query(
-        self, query: QueryInput = "", table: str = "leads", *, ignore: Collection[str] = ()
+        self,
+        query: QueryInput = "",
+        table: str = "leads",
+        *,
+        size: int | None = None,
+        ignore: Collection[str] = (),
     ) -> QueryResult:
         """:func:`~leadkit.storage.queries.query_table` on a cursor of the shared connection."""
         with self.cursor() as cur:
             # Both are replaced only when the file is reopened, never while a cursor is out.
             directory, memo = self._directory, self._memo
-            return query_table(cur, query, table, ignore=ignore, directory=directory, counts=memo)
+            return query_table(
+                cur, query, table, size=size, ignore=ignore, directory=directory, counts=memo
+            )
+
+    def release(self, timeout_s: float = 30.0) -> None:
+        """Close the connection now (after the queries running on it), so a writer in this
+        process can open the file; the next query reopens it."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            if self._con is None:
+                return
+            if self._active == 0:
+                self._close_locked()
+                return
+            self._draining = True
+            while self._con is not None and time.monotonic() < deadline:
+                self._cond.wait(0.05)
 
     def tables(self) -> list[str]:
         """The tables and views of the warehouse."""

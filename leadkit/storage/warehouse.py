@@ -18,6 +18,7 @@ duckdb errors are translated into :mod:`leadkit.errors` here, at this one bounda
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import os
@@ -46,6 +47,37 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_PATH", "UpsertCounts", "Warehouse", "record_rejects", "upsert_frame"]
 
 DEFAULT_PATH = Path("data/leadkit.duckdb")
+
+#: How long :meth:`Warehouse.query` / :meth:`Warehouse.sql` keep the file open after the last
+#: call, so a loop of queries opens it once (an open costs tens of milliseconds).
+SHARED_IDLE_S = 0.5
+
+#: The process's shared read-only connections, one per warehouse file (see ``_shared``).
+_SHARED: dict[str, SharedReader] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_shared() -> None:
+    """Close every shared reader before the interpreter tears DuckDB down."""
+    with _SHARED_LOCK:
+        readers = list(_SHARED.values())
+        _SHARED.clear()
+    for reader in readers:
+        with contextlib.suppress(Exception):
+            reader.close()
+
+
+def _release_shared(path: Path) -> bool:
+    """Close this process's shared reader of ``path`` (a writer here needs the file);
+    whether there is one."""
+    with _SHARED_LOCK:
+        reader = _SHARED.get(str(path.resolve()))
+    if reader is not None:
+        reader.release()
+    return reader is not None
+
+
 _LOCK_PID = re.compile(r"PID (\d+)")
 
 
@@ -122,6 +154,8 @@ class Warehouse:
         deadline = time.monotonic() + self.busy_timeout_s
         delay = 0.005
         marker: Path | None = None
+        if not read_only:
+            _release_shared(self.path)
         try:
             while True:
                 try:
@@ -131,6 +165,14 @@ class Warehouse:
                     # may share the writer's instance; a writer must not get a read-only one.
                     if _is_config_conflict(exc) and read_only:
                         return _utc(duckdb.connect(str(self.path), read_only=False))
+                    if (
+                        _is_config_conflict(exc)
+                        and time.monotonic() < deadline
+                        and _release_shared(self.path)
+                    ):
+                        # Our shared reader may have reopened meanwhile: ask again.
+                        time.sleep(delay)
+                        continue
                     if _is_config_conflict(exc):
                         raise WarehouseError(
                             f"cannot write warehouse {self.path}: this process holds it open "
@@ -229,13 +271,39 @@ class Warehouse:
 
     # -- reading ---------------------------------------------------------------------------
 
+    def _shared(self) -> SharedReader:
+        """This process's shared read-only connection to the file, kept open between calls
+        of :meth:`query` and :meth:`sql` for ``SHARED_IDLE_S`` and given up at once when an
+        extract (in any process) wants to write."""
+        from leadkit.serve.reader import SharedReader
+
+        if not self.path.exists():
+            raise WarehouseError(
+                f"no warehouse at {self.path}: run `leadkit extract` (or `leadkit demo` to try "
+                "it against the sandbox) to create and fill it"
+            )
+        key = str(self.path.resolve())
+        with _SHARED_LOCK:
+            reader = _SHARED.get(key)
+            if reader is None:
+                reader = SharedReader(
+                    Warehouse(self.path, busy_timeout_s=self.busy_timeout_s),
+                    idle_s=SHARED_IDLE_S,
+                )
+                reader.start()
+                _SHARED[key] = reader
+        return reader
+
     def sql(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """Run read-only SQL and return a polars DataFrame.
+
+        Calls in quick succession share one read-only connection (see ``SHARED_IDLE_S``);
+        it steps aside whenever an extract wants to write.
 
         Example:
             >>> wh.sql("SELECT 1 AS one")  # doctest: +SKIP
         """
-        with self.reading() as con:
+        with self._shared().cursor() as con:
             try:
                 frame: pl.DataFrame = con.sql(query, params=list(params or [])).pl()
                 return frame
@@ -300,9 +368,7 @@ class Warehouse:
             ...
             leadkit.errors.QueryError: unknown field 'site.idd' in 'site.idd=1'; did you mean 'site.id'?
         """  # noqa: E501
-        from leadkit.storage.queries import run_query
-
-        return run_query(self, query, table, size=size)
+        return self._shared().query(query, table, size=size)
 
     def tables(self) -> list[str]:
         """Names of the tables and views in the warehouse."""

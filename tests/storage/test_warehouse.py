@@ -146,3 +146,38 @@ def test_a_writer_never_gets_a_read_only_connection_in_the_same_process(tmp_path
         pass
     with wh.writing() as con:  # once the reader is closed, writing works again
         con.execute("SELECT 1").fetchall()
+
+
+def test_queries_share_one_open_connection_that_a_writer_here_takes_back(
+    tmp_path: Path,
+) -> None:
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.migrate()
+    assert wh.sql("SELECT count(*) AS n FROM kpro_leads")["n"][0] == 0
+    reader = wh._shared()
+    assert reader.is_open
+    for _ in range(5):
+        wh.query("size=1", table="kpro_leads")
+    assert reader.opens == 1  # one open for six calls
+    # A writer in this process gets the file at once; the next query sees its rows.
+    with wh.writing() as con:
+        con.execute("INSERT INTO kpro_leads (id, _source) VALUES (1, 'main')")
+    assert not reader.is_open
+    assert wh.query("", table="kpro_leads").total == 1
+    assert reader.opens == 2
+
+
+def test_a_script_that_queried_exits_cleanly(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    Warehouse(path).migrate()
+    code = textwrap.dedent(
+        f"""
+        import leadkit
+        wh = leadkit.connect({str(path)!r})
+        print(wh.sql("SELECT 1 AS one")["one"][0], wh.query("", table="leads").total)
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (run.returncode, run.stdout.split(), run.stderr) == (0, ["1", "0"], "")
