@@ -125,7 +125,7 @@ def push_leads(
     from leadkit.push.engine import run_push
 
     return run_push(
-        load_config(config),
+        load_config(config, needs=("warehouse", f"destinations.{destination}")),
         destination,
         where=where,
         table=table,

@@ -25,7 +25,7 @@ import logging
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -171,13 +171,17 @@ def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def load_config(
-    path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+    path: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    needs: Collection[str] | None = None,
 ) -> LeadkitConfig:
     """Read, substitute and validate a ``leadkit.toml``.
 
     Args:
         path: the file; default from :func:`find_config_path`.
         env: environment for ``${VAR}`` substitution (default ``os.environ``).
+        needs: the parts the caller uses (see :func:`parse_config`); default all.
 
     Raises:
         ConfigError: the file is missing, is not TOML, or has invalid settings.
@@ -202,7 +206,7 @@ def load_config(
             [ConfigProblem("(file)", f"not valid TOML: {exc}")],
             hint="See `leadkit init` for a commented example.",
         ) from exc
-    return parse_config(data, path=cfg_path, env=env)
+    return parse_config(data, path=cfg_path, env=env, needs=needs)
 
 
 def load_warehouse_settings(path: str | os.PathLike[str] | None = None) -> WarehouseSettings:
@@ -239,8 +243,15 @@ def parse_config(
     *,
     path: Path | None = None,
     env: Mapping[str, str] | None = None,
+    needs: Collection[str] | None = None,
 ) -> LeadkitConfig:
     """Validate an already-parsed configuration mapping (the contents of ``leadkit.toml``).
+
+    ``needs`` names the parts the caller uses — ``"warehouse"``, ``"serve"``,
+    ``"sources"`` / ``"destinations"`` (all of them) or ``"destinations.NAME"`` (one). A part
+    outside it whose ``${VAR}`` is not set is left out instead of failing the whole file, so
+    a scheduled ``leadkit extract`` needs only the sources' secrets. Every other problem is
+    reported wherever it is. Default: everything is needed.
 
     Example:
         >>> cfg = parse_config({"sources": {"main": {"kind": "kpro",
@@ -264,11 +275,13 @@ def parse_config(
 
     subst = _substitute(data, environ, problems, prefix="")
     assert isinstance(subst, dict)
+    skipped = _unneeded_unset(problems, needs)
 
     warehouse = _validate(WarehouseSettings, subst.get("warehouse", {}), "warehouse", problems)
     if warehouse is not None and not warehouse.path.is_absolute():
         warehouse = warehouse.model_copy(update={"path": base_dir / warehouse.path})
-    serve = _validate(ServeSettings, subst.get("serve", {}), "serve", problems)
+    serve_body = {} if "serve" in skipped else subst.get("serve", {})
+    serve = _validate(ServeSettings, serve_body, "serve", problems)
 
     sources: dict[str, SourceSettings] = {}
     raw_sources = subst.get("sources", {})
@@ -277,6 +290,8 @@ def parse_config(
         raw_sources = {}
     for name, body in raw_sources.items():
         key = f"sources.{name}"
+        if key in skipped:
+            continue
         if not _NAME.match(name):
             problems.append(
                 ConfigProblem(
@@ -311,6 +326,8 @@ def parse_config(
     if isinstance(raw_dest, dict):
         for name, body in raw_dest.items():
             key = f"destinations.{name}"
+            if key in skipped:
+                continue
             if not _NAME.match(name):
                 problems.append(
                     ConfigProblem(
@@ -351,6 +368,32 @@ def parse_config(
         destinations=destinations,
         serve=serve,
     )
+
+
+def _section(key: str) -> str:
+    """The part of the file a setting belongs to: ``serve``, ``sources.NAME`` …"""
+    parts = key.split(".")
+    return ".".join(parts[:2]) if parts[0] in ("sources", "destinations") else parts[0]
+
+
+def _unneeded_unset(problems: list[ConfigProblem], needs: Collection[str] | None) -> set[str]:
+    """Drop unset-variable problems of parts outside ``needs``; return those parts."""
+    if needs is None:
+        return set()
+
+    def needed(section: str) -> bool:
+        return any(section == n or section.startswith(n + ".") for n in needs)
+
+    skipped: set[str] = set()
+    kept: list[ConfigProblem] = []
+    for problem in problems:
+        section = _section(problem.key)
+        if problem.message.startswith("environment variable") and not needed(section):
+            skipped.add(section)
+        else:
+            kept.append(problem)
+    problems[:] = kept
+    return skipped
 
 
 def _substitute(

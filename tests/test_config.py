@@ -197,3 +197,32 @@ def test_writer_memory_below_what_a_checkpoint_needs_is_refused() -> None:
         parse_config({"warehouse": {"writer_memory_mb": 64}})
     assert "warehouse.writer_memory_mb" in str(caught.value)
     assert "128" in str(caught.value)
+
+
+def test_parts_a_command_does_not_use_may_lack_their_secrets() -> None:
+    """A scheduled extract has the sources' secrets, not every destination's."""
+    data = {
+        "sources": {"main": {"kind": "kpro", "base_url": "http://127.0.0.1:1", "api_key": "${K}"}},
+        "destinations": {
+            "calls": {
+                "kind": "dialler",
+                "base_url": "http://127.0.0.1:2",
+                "api_key": "${DIALLER_KEY}",
+                "lead_type": "motor-trade",
+            }
+        },
+        "serve": {"api_key": "${SERVE_KEY}"},
+    }
+    env = {"K": "k" * 40}
+    cfg = parse_config(data, env=env, needs=("warehouse", "sources"))
+    assert list(cfg.sources) == ["main"]
+    assert cfg.destinations == {}
+    assert cfg.serve.api_key is None
+    # Everything is needed by default, and a push needs its destination's secret.
+    for needs in (None, ("warehouse", "destinations.calls")):
+        with pytest.raises(ConfigError, match="DIALLER_KEY is not set"):
+            parse_config(data, env=env, needs=needs)
+    # Other problems are reported wherever they are.
+    broken = {**data, "destinations": {"calls": {**data["destinations"]["calls"], "x": 1}}}
+    with pytest.raises(ConfigError, match=r"destinations\.calls\.x"):
+        parse_config(broken, env={**env, "DIALLER_KEY": "d" * 20}, needs=("sources",))

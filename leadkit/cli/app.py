@@ -104,7 +104,9 @@ def handle_errors(fn: F) -> F:
 
 
 def _load(config: Path | None) -> LeadkitConfig:
-    return load_config(config)
+    # An extract needs the warehouse and the sources: a destination's or [serve]'s unset
+    # ${VAR} (a secret the scheduled job does not have) must not stop it.
+    return load_config(config, needs=("warehouse", "sources"))
 
 
 @app.command()

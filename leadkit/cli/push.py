@@ -137,7 +137,7 @@ def run_push_command(
     """``leadkit push``: run and print; return the exit code."""
     # Log in the chosen format from the start: loading the config may already warn.
     configure_logging(redactor=Redactor([]), fmt="json" if log_format == "json" else "text")
-    cfg = load_config(config)
+    cfg = load_config(config, needs=("warehouse", f"destinations.{destination}"))
     redactor = Redactor(cfg.secrets())
     level = logging.WARNING if quiet else logging.INFO
     configure_logging(redactor=redactor, fmt="json" if log_format == "json" else "text",
