@@ -851,6 +851,7 @@ def run_push(
         WarehouseError: the warehouse cannot be read or written.
     """
     lock: RunLock | None = None
+    build_destination(config, destination)  # an unknown name fails before any lock file
     if not dry_run:
         path = Path(f"{config.warehouse.path}.push-{destination}")
         lock = RunLock(path, wait_s=0.0, exit_code=EXIT_LOCKED)

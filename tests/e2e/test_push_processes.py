@@ -141,6 +141,7 @@ def test_push_and_deliveries_through_the_cli(
     unknown = leadkit_cli("push", "nope", "--config", config, cwd=env.directory)
     assert unknown.returncode == 2
     assert "unknown destination 'nope'; configured destinations: out" in unknown.stderr
+    assert not list(env.directory.rglob("*.push-nope*"))  # no lock file left behind
     bad = leadkit_cli("push", "out", "--config", config, "--where", "stauts=passed",
                       cwd=env.directory)  # fmt: skip
     assert bad.returncode == 2
