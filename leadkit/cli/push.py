@@ -204,7 +204,9 @@ def run_deliveries_command(
     if fmt == "json":
         sys.stdout.write(frame.write_ndjson())
     elif fmt == "csv":
-        sys.stdout.write(frame.write_csv())
+        from leadkit.cli.query import CSV_DATETIME  # the same ISO 8601 form as `query`
+
+        sys.stdout.write(frame.write_csv(datetime_format=CSV_DATETIME))
     elif frame.height == 0:
         out.print("No deliveries match. Run `leadkit push NAME --where ...`.", highlight=False)
     else:

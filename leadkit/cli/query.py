@@ -23,13 +23,20 @@ from leadkit.serve.encoding import flat_frame, rows_ndjson
 from leadkit.storage.queries import QueryResult
 from leadkit.storage.warehouse import Warehouse
 
-__all__ = ["EXIT_QUERY", "FORMATS", "print_query_error", "render_table", "run_query_command"]
+__all__ = [
+    "CSV_DATETIME",
+    "EXIT_QUERY",
+    "FORMATS",
+    "print_query_error",
+    "render_table",
+    "run_query_command",
+]
 
 EXIT_QUERY = 2
 """Exit code for a bad query or usage (as for a bad configuration)."""
 
 FORMATS = ("table", "csv", "json", "parquet")
-_CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.f%:z"
+CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.f%:z"
 _MAX_CELL = 40
 
 
@@ -74,7 +81,7 @@ def run_query_command(
         text = (
             rows_ndjson(result.frame)
             if fmt == "json"
-            else flat_frame(result.frame).write_csv(datetime_format=_CSV_DATETIME)
+            else flat_frame(result.frame).write_csv(datetime_format=CSV_DATETIME)
         )
         if output is None:
             sys.stdout.write(text)

@@ -134,6 +134,10 @@ def test_push_and_deliveries_through_the_cli(
     rows = [orjson.loads(x) for x in listed.stdout.splitlines()]
     assert len(rows) == LEADS
     assert {r["destination"] for r in rows} == {"out"}
+    csv = leadkit_cli("deliveries", "--config", config, "--format", "csv", cwd=env.directory)
+    assert csv.returncode == 0, csv.stderr
+    assert "+00:00" in csv.stdout  # ISO 8601, as `leadkit query` writes times
+    assert "+0000" not in csv.stdout
     table = leadkit_cli("deliveries", "--config", config, cwd=env.directory)
     assert "Deliveries" in table.stdout
     assert "sent" in table.stdout
