@@ -22,11 +22,81 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
 from aiohttp import web
 
-__all__ = ["SandboxThread", "reset_connection", "serve_app_forever"]
+__all__ = ["AppSandbox", "SandboxThread", "reset_connection", "serve_app_forever"]
+
+
+C = TypeVar("C")
+S = TypeVar("S")
+
+
+class AppSandbox(Generic[C, S]):
+    """A simulator's HTTP server as an async context manager, listening on 127.0.0.1.
+
+    Every system's sandbox (``KProSandbox``, ``OviProSandbox`` …) is one of these: it builds
+    its aiohttp application from a config (off the event loop: datasets take seconds),
+    serves it on ``port`` (0: a free one) and keeps its state under ``state_key`` in the
+    application, where the state's ``config`` is the behaviour in force.
+
+    Subclasses set ``config_type`` and ``state_key`` and implement :meth:`build`; they may
+    override :meth:`started` to derive URLs from the root (OviPro's API lives under a path).
+
+    Attributes:
+        root_url: ``http://127.0.0.1:PORT`` once started.
+        base_url: where the API is (the root unless :meth:`started` says otherwise).
+    """
+
+    config_type: ClassVar[type[Any]]
+    state_key: ClassVar[web.AppKey[Any]]
+
+    def __init__(self, config: C | None = None, *, port: int = 0) -> None:
+        self._config: C = config if config is not None else self.config_type()
+        self._port = port
+        self._app: web.Application | None = None
+        self._runner: web.AppRunner | None = None
+        self.root_url = ""
+        self.base_url = ""
+
+    def build(self, config: C) -> web.Application:
+        """The aiohttp application for ``config``."""
+        raise NotImplementedError
+
+    def started(self, root_url: str) -> None:
+        """Called once listening, with ``http://127.0.0.1:PORT``."""
+        self.base_url = root_url
+
+    async def __aenter__(self) -> Self:
+        self._app = await asyncio.to_thread(self.build, self._config)
+        self._runner = web.AppRunner(self._app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self._port).start()
+        self.root_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self.started(self.root_url)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def _state(self) -> S:
+        if self._app is None:
+            raise RuntimeError(
+                f"the sandbox is not running; use 'async with {type(self).__name__}(...)'"
+            )
+        state: S = self._app[self.state_key]
+        return state
+
+    @property
+    def config(self) -> C:
+        """The behaviour in force now (see the sandbox's ``configure``)."""
+        if self._app is None:
+            return self._config
+        return cast(C, self._app[self.state_key].config)
 
 
 class SandboxThread:

@@ -21,7 +21,6 @@ From a shell (benchmarks): ``python -m leadkit.systems.kpro.simulator --port 0 -
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import hashlib
 import random
@@ -33,7 +32,7 @@ from typing import Any
 import polars as pl
 from aiohttp import web
 
-from leadkit.sandbox import serve_app_forever
+from leadkit.sandbox import AppSandbox, serve_app_forever
 from leadkit.systems.kpro.dataset import DEFAULT_END, DEFAULT_START, DatasetOptions
 from leadkit.systems.kpro.encoding import LeadEncoder
 from leadkit.systems.kpro.handlers import (
@@ -152,7 +151,7 @@ def make_app(config: KProSandboxConfig | None = None) -> web.Application:
     return app
 
 
-class KProSandbox:
+class KProSandbox(AppSandbox[KProSandboxConfig, SandboxState]):
     """The sandbox as an async context manager, listening on 127.0.0.1 (a free port).
 
     Args:
@@ -160,6 +159,7 @@ class KProSandbox:
         port: port to bind; 0 picks a free one.
 
     Example:
+        >>> import asyncio
         >>> async def demo() -> int:
         ...     async with KProSandbox(KProSandboxConfig(leads=10)) as sb:
         ...         return len(sb.leads())
@@ -167,38 +167,11 @@ class KProSandbox:
         10
     """
 
-    def __init__(self, config: KProSandboxConfig | None = None, *, port: int = 0):
-        self._config = config or KProSandboxConfig()
-        self._port = port
-        self._app: web.Application | None = None
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
+    config_type = KProSandboxConfig
+    state_key = STATE
 
-    async def __aenter__(self) -> KProSandbox:
-        self._app = await asyncio.to_thread(make_app, self._config)
-        self._runner = web.AppRunner(self._app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @property
-    def _state(self) -> SandboxState:
-        if self._app is None:
-            raise RuntimeError("the sandbox is not running; use 'async with KProSandbox(...)'")
-        return self._app[STATE]
-
-    @property
-    def config(self) -> KProSandboxConfig:
-        """The behaviour in force now (see :meth:`configure`)."""
-        return self._state.config if self._app is not None else self._config
+    def build(self, config: KProSandboxConfig) -> web.Application:
+        return make_app(config)
 
     @property
     def api_key(self) -> str:

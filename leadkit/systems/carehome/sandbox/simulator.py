@@ -13,7 +13,6 @@ prints ``CAREHOME_SANDBOX_URL=…`` and the public demo key, then serves until s
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import random
 import time
@@ -24,7 +23,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from leadkit.sandbox import serve_app_forever
+from leadkit.sandbox import AppSandbox, serve_app_forever
 from leadkit.systems.carehome.sandbox.config import (
     DEMO_API_KEY,
     RUNTIME_KNOBS,
@@ -54,7 +53,7 @@ def make_app(config: CarehomeSandboxConfig | None = None) -> web.Application:
     return app
 
 
-class CarehomeSandbox:
+class CarehomeSandbox(AppSandbox[CarehomeSandboxConfig, SandboxState]):
     """The sandbox as an async context manager, listening on 127.0.0.1 (a free port).
 
     Args:
@@ -62,6 +61,7 @@ class CarehomeSandbox:
         port: port to bind; 0 picks a free one.
 
     Example:
+        >>> import asyncio
         >>> async def demo() -> tuple[int, bool]:
         ...     async with CarehomeSandbox(CarehomeSandboxConfig(leads=10)) as sb:
         ...         return len(sb.leads()), sb.leads_url.endswith("/api/leads/")
@@ -69,37 +69,11 @@ class CarehomeSandbox:
         (10, True)
     """
 
-    def __init__(self, config: CarehomeSandboxConfig | None = None, *, port: int = 0):
-        self._config = config or CarehomeSandboxConfig()
-        self._port = port
-        self._app: web.Application | None = None
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
+    config_type = CarehomeSandboxConfig
+    state_key = STATE
 
-    async def __aenter__(self) -> CarehomeSandbox:
-        self._app = await asyncio.to_thread(make_app, self._config)
-        self._runner = web.AppRunner(self._app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
-        await site.start()
-        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @property
-    def _state(self) -> SandboxState:
-        if self._app is None:
-            raise RuntimeError("the sandbox is not running; use 'async with CarehomeSandbox()'")
-        return self._app[STATE]
-
-    @property
-    def config(self) -> CarehomeSandboxConfig:
-        """The behaviour in force now (see :meth:`configure`)."""
-        return self._state.config if self._app is not None else self._config
+    def build(self, config: CarehomeSandboxConfig) -> web.Application:
+        return make_app(config)
 
     @property
     def api_key(self) -> str:

@@ -25,7 +25,6 @@ From a shell (benchmarks): ``python -m leadkit.systems.dialler.sandbox --port 0`
 from __future__ import annotations
 
 import argparse
-import asyncio  # noqa: F401 - the doctest's event loop
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from typing import Any
 
 from aiohttp import web
 
-from leadkit.sandbox import serve_app_forever
+from leadkit.sandbox import AppSandbox, serve_app_forever
 from leadkit.systems.dialler.sandbox.config import (
     DEMO_LEAD_TYPES,
     FAULT_KINDS,
@@ -92,7 +91,7 @@ def make_app(config: DiallerSandboxConfig | None = None) -> web.Application:
     return app
 
 
-class DiallerSandbox:
+class DiallerSandbox(AppSandbox[DiallerSandboxConfig, SandboxState]):
     """The sandbox as an async context manager, listening on 127.0.0.1 (a free port).
 
     Args:
@@ -100,6 +99,7 @@ class DiallerSandbox:
         port: port to bind; 0 picks a free one.
 
     Example:
+        >>> import asyncio
         >>> async def demo() -> tuple[str, int]:
         ...     async with DiallerSandbox() as sb:
         ...         return sb.lead_types[0], len(sb.queue)
@@ -107,38 +107,11 @@ class DiallerSandbox:
         ('motor-trade', 0)
     """
 
-    def __init__(self, config: DiallerSandboxConfig | None = None, *, port: int = 0):
-        self._config = config or DiallerSandboxConfig()
-        self._port = port
-        self._app: web.Application | None = None
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
+    config_type = DiallerSandboxConfig
+    state_key = STATE
 
-    async def __aenter__(self) -> DiallerSandbox:
-        self._app = make_app(self._config)
-        self._runner = web.AppRunner(self._app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self._port).start()
-        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @property
-    def _state(self) -> SandboxState:
-        if self._app is None:
-            raise RuntimeError("the sandbox is not running; use 'async with DiallerSandbox(...)'")
-        return self._app[STATE]
-
-    # --- what a client needs ----------------------------------------------------------
-
-    @property
-    def config(self) -> DiallerSandboxConfig:
-        """The behaviour in force now (see :meth:`configure`)."""
-        return self._state.config if self._app is not None else self._config
+    def build(self, config: DiallerSandboxConfig) -> web.Application:
+        return make_app(config)
 
     @property
     def api_key(self) -> str:

@@ -23,7 +23,6 @@ credentials, then serves until stopped.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import gc
 import time
@@ -33,7 +32,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from leadkit.sandbox import serve_app_forever
+from leadkit.sandbox import AppSandbox, serve_app_forever
 from leadkit.systems.ovipro.sandbox.bodies import StatusError, apply_update
 from leadkit.systems.ovipro.sandbox.config import (
     DEMO_API_KEY,
@@ -84,7 +83,7 @@ def make_app(config: OviProSandboxConfig | None = None) -> web.Application:
     return app
 
 
-class OviProSandbox:
+class OviProSandbox(AppSandbox[OviProSandboxConfig, SandboxState]):
     """The sandbox as an async context manager, listening on 127.0.0.1 (a free port).
 
     Args:
@@ -92,6 +91,7 @@ class OviProSandbox:
         port: port to bind; 0 picks a free one.
 
     Example:
+        >>> import asyncio
         >>> async def demo() -> tuple[int, bool]:
         ...     async with OviProSandbox(OviProSandboxConfig(leads=10, outgoing_leads=2)) as sb:
         ...         return len(sb.leads()), sb.base_url.endswith("/lead/v1")
@@ -99,44 +99,19 @@ class OviProSandbox:
         (10, True)
     """
 
+    config_type = OviProSandboxConfig
+    state_key = STATE
+
+    def build(self, config: OviProSandboxConfig) -> web.Application:
+        return make_app(config)
+
     def __init__(self, config: OviProSandboxConfig | None = None, *, port: int = 0):
-        self._config = config or OviProSandboxConfig()
-        self._port = port
-        self._app: web.Application | None = None
-        self._runner: web.AppRunner | None = None
-        self.root_url = ""
-        self.base_url = ""
+        super().__init__(config, port=port)
         self.auth_url = ""
 
-    async def __aenter__(self) -> OviProSandbox:
-        self._app = await asyncio.to_thread(make_app, self._config)
-        self._runner = web.AppRunner(self._app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.root_url = f"http://127.0.0.1:{port}"
-        self.base_url = self.root_url + self._config.lead_path
-        self.auth_url = self.root_url + self._config.auth_path
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @property
-    def _state(self) -> SandboxState:
-        if self._app is None:
-            raise RuntimeError("the sandbox is not running; use 'async with OviProSandbox(...)'")
-        return self._app[STATE]
-
-    # --- what a client needs ----------------------------------------------------------
-
-    @property
-    def config(self) -> OviProSandboxConfig:
-        """The behaviour in force now (see :meth:`configure`)."""
-        return self._state.config if self._app is not None else self._config
+    def started(self, root_url: str) -> None:
+        self.base_url = root_url + self._config.lead_path
+        self.auth_url = root_url + self._config.auth_path
 
     @property
     def username(self) -> str:

@@ -41,7 +41,7 @@ from typing import Any, Literal
 import orjson
 from aiohttp import web
 
-from leadkit.sandbox import reset_connection, serve_app_forever
+from leadkit.sandbox import AppSandbox, reset_connection, serve_app_forever
 from leadkit.systems.realgeeks.sandbox.config import (
     FAULT_KINDS,
     RUNTIME_KNOBS,
@@ -329,7 +329,7 @@ def make_app(config: RealGeeksSandboxConfig | None = None) -> web.Application:
     return app
 
 
-class RealGeeksSandbox:
+class RealGeeksSandbox(AppSandbox[RealGeeksSandboxConfig, SandboxState]):
     """The sandbox as an async context manager, listening on 127.0.0.1 (a free port).
 
     Args:
@@ -344,38 +344,11 @@ class RealGeeksSandbox:
         (True, 2)
     """
 
-    def __init__(self, config: RealGeeksSandboxConfig | None = None, *, port: int = 0):
-        self._config = config or RealGeeksSandboxConfig()
-        self._port = port
-        self._app: web.Application | None = None
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
+    config_type = RealGeeksSandboxConfig
+    state_key = STATE
 
-    async def __aenter__(self) -> RealGeeksSandbox:
-        self._app = make_app(self._config)
-        self._runner = web.AppRunner(self._app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self._port).start()
-        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @property
-    def _state(self) -> SandboxState:
-        if self._app is None:
-            raise RuntimeError("the sandbox is not running; use 'async with RealGeeksSandbox()'")
-        return self._app[STATE]
-
-    # --- what a client needs ----------------------------------------------------------
-
-    @property
-    def config(self) -> RealGeeksSandboxConfig:
-        """The behaviour in force now (see :meth:`configure`)."""
-        return self._state.config if self._app is not None else self._config
+    def build(self, config: RealGeeksSandboxConfig) -> web.Application:
+        return make_app(config)
 
     @property
     def username(self) -> str:
