@@ -39,7 +39,7 @@ browser:  ## install the system chromium the browser test needs (apt-get, when r
 	else \
 		echo "chromium is not installed and cannot be installed here (needs root and apt-get):"; \
 		echo "  install it with: sudo apt-get install -y chromium"; \
-		echo "  without it the dashboard's browser test is skipped (and fails when CI is set)."; \
+		echo "  without it the dashboard's browser test fails."; \
 	fi
 
 test: lint browser  ## lint, then the whole test suite
