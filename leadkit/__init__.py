@@ -27,12 +27,13 @@ from leadkit.errors import (
     WarehouseBusyError,
     WarehouseError,
 )
-from leadkit.push.engine import PushResult
 from leadkit.storage.queries import QueryResult
 from leadkit.storage.warehouse import Warehouse
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from leadkit.push.engine import PushResult
 
 __version__ = "0.1.0"
 
@@ -163,3 +164,13 @@ def deliveries(
     from leadkit.push.ledger import deliveries as read
 
     return read(connect(config=config), destination=destination, status=status, limit=limit)
+
+
+def __getattr__(name: str) -> object:
+    """``leadkit.PushResult`` on first use: the push engine (aiohttp, the destinations) is
+    not loaded by ``import leadkit`` in a notebook that only queries."""
+    if name == "PushResult":
+        from leadkit.push.engine import PushResult
+
+        return PushResult
+    raise AttributeError(f"module 'leadkit' has no attribute {name!r}")
