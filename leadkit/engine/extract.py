@@ -225,16 +225,22 @@ class PageWriter:
             self._con = None
             self._unsaved_rows = 0
 
+    def _others_waiting(self) -> bool:
+        """Another process waits for the file: a reader, or a short writer (a push's
+        ledger update)."""
+        return self.warehouse.readers_waiting() or self.warehouse.writer_waiting()
+
     def yield_to_readers(self, idle: bool) -> None:
-        """Release the file if a reader waits and we have held it long enough (or are idle)."""
+        """Release the file if another process waits for it (a reader, or a push writing its
+        ledger) and we have held it long enough (or are idle)."""
         if self._con is None:
             return
         held = time.monotonic() - self._opened
-        if (idle or held >= self.hold_s) and self.warehouse.readers_waiting():
+        if (idle or held >= self.hold_s) and self._others_waiting():
             self.release()
-            # Give waiting readers a moment to get in before we ask for the file again.
+            # Give them a moment to get in before we ask for the file again.
             deadline = time.monotonic() + min(0.5, self.hold_s)
-            while self.warehouse.readers_waiting() and time.monotonic() < deadline:
+            while self._others_waiting() and time.monotonic() < deadline:
                 time.sleep(0.01)
 
     def commit_batch(

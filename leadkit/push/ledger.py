@@ -32,8 +32,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import os
-import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -140,24 +138,12 @@ class LedgerRow:
 
 @contextlib.contextmanager
 def writing(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short read-write connection that a running extract yields the file to.
-
-    The extract's writer lets waiting *readers* in after ``hold_s``; a push's short write
-    leaves the same marker, so it waits at most about ``hold_s`` too.
-    """
-    marker = warehouse.waiting_dir / f"push-{os.getpid()}-{random.random()}"
-    try:
-        warehouse.waiting_dir.mkdir(parents=True, exist_ok=True)
-        marker.touch()
-    except OSError:
-        pass
-    try:
-        with warehouse.writing() as con:
-            marker.unlink(missing_ok=True)
-            con.execute("SET TimeZone = 'UTC'")
-            yield con
-    finally:
-        marker.unlink(missing_ok=True)
+    """A short read-write connection. A running extract yields the file to it within about
+    ``hold_s``: while it waits, :meth:`Warehouse._open` leaves a writer-waiting marker, which
+    the extract's writer honours like a reader's."""
+    with warehouse.writing() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
 
 
 def lookup(
