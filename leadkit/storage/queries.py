@@ -51,7 +51,7 @@ from leadkit.query import BoundQuery, FieldCatalog, QueryInput, compile_query, t
 from leadkit.query.to_sql import quote_identifier
 
 if TYPE_CHECKING:
-    from leadkit.storage.warehouse import Warehouse
+    pass
 
 __all__ = [
     "DEFAULT_SIZE",
@@ -62,10 +62,8 @@ __all__ = [
     "TableDirectory",
     "TableInfo",
     "UnknownTableError",
-    "directory_for",
     "list_tables",
     "query_table",
-    "run_query",
     "table_info",
 ]
 
@@ -276,14 +274,6 @@ def _match(tables: Sequence[str], table: str) -> str | None:
     return {t.lower(): t for t in tables}.get(table.lower())
 
 
-_DIRECTORIES: dict[str, TableDirectory] = {}
-
-
-def directory_for(path: str) -> TableDirectory:
-    """The shared :class:`TableDirectory` of the warehouse file at ``path``."""
-    return _DIRECTORIES.setdefault(path, TableDirectory())
-
-
 def table_info(
     con: duckdb.DuckDBPyConnection, table: str, *, directory: TableDirectory | None = None
 ) -> TableInfo:
@@ -399,20 +389,3 @@ def query_table(
     except duckdb.Error as exc:
         raise WarehouseError(f"query on {table!r} failed: {exc}") from exc
     return QueryResult(frame, total, bound.page, bound.size, info.name, bound)
-
-
-def run_query(
-    warehouse: Warehouse,
-    query: QueryInput = "",
-    table: str = "leads",
-    *,
-    size: int | None = None,
-    ignore: Collection[str] = (),
-) -> QueryResult:
-    """:func:`query_table` in one short read-only connection of ``warehouse``.
-
-    Waits while an extract holds the file (see :meth:`Warehouse.reading`).
-    """
-    directory = directory_for(str(warehouse.path.resolve()))
-    with warehouse.reading() as con:
-        return query_table(con, query, table, size=size, ignore=ignore, directory=directory)
