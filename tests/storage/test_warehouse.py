@@ -8,6 +8,7 @@ import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -48,6 +49,33 @@ def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
     assert view_cols == [c for c, _ in LEADS_COLUMNS]
     for table in ("kpro_leads", "kpro_sites", "kpro_schemes", "_runs", "_state", "_rejects"):
         assert table in wh.tables()
+
+
+def test_migration_7_turns_an_old_json_raw_column_into_varchar_keeping_rows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "w.duckdb"
+    wh = Warehouse(path)
+    with wh.writing() as con:
+        upsert_frame(con, LEADS_TABLE, rows([1, 2], '{"id": ID, "email": "e"}'))
+        # The shape a warehouse had before migration 7: _raw as DuckDB's JSON type.
+        con.execute("ALTER TABLE kpro_leads ALTER _raw TYPE JSON")
+        con.execute("DELETE FROM _migrations WHERE version = 7")
+    types = "SELECT data_type FROM information_schema.columns WHERE column_name = '_raw' AND "
+    with duckdb.connect(str(path), read_only=True) as raw:
+        assert raw.sql(types + "table_name = 'kpro_leads'").fetchall() == [("JSON",)]
+    assert Warehouse(path).migrate() == MIGRATIONS[-1].version
+    for table in ("kpro_leads", "ovipro_leads", "ovipro_outgoing_leads", "carehome_leads"):
+        assert wh.sql(types + f"table_name = '{table}'").rows() == [("VARCHAR",)]
+    got = wh.sql("SELECT id, _raw ->> 'email' AS email FROM kpro_leads ORDER BY id").rows()
+    assert got == [(1, "e"), (2, "e")]
+    with wh.writing() as con:
+        con.execute("CHECKPOINT")
+        methods = con.execute(
+            "SELECT DISTINCT compression FROM pragma_storage_info('kpro_leads') "
+            "WHERE column_name = '_raw' AND segment_type = 'VARCHAR'"
+        ).fetchall()
+    assert methods == [("ZSTD",)]
 
 
 def test_reference_tables_hold_the_spec_lists(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from leadkit.storage.types import create_table_sql
+from leadkit.storage.types import RAW_SQL_TYPE, create_table_sql
 from leadkit.systems.base import TableSpec
 from leadkit.systems.carehome.normalise import TABLE_SCHEMA
 from leadkit.systems.carehome.reference import table_rows
@@ -25,7 +25,10 @@ LEADS_TABLE = TableSpec(
     name="carehome_leads",
     key=("_source", "id"),
     ddl=create_table_sql(
-        "carehome_leads", TABLE_SCHEMA, primary_key=("_source", "id"), overrides={"_raw": "JSON"}
+        "carehome_leads",
+        TABLE_SCHEMA,
+        primary_key=("_source", "id"),
+        overrides={"_raw": RAW_SQL_TYPE},
     ),
 )
 

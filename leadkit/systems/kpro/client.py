@@ -26,13 +26,13 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, ClassVar
 
-import orjson
+import msgspec
 
 from leadkit.engine.http import HttpClient
 from leadkit.engine.paging import PageNumberPaging, fan_out
 from leadkit.errors import SourceError
 from leadkit.systems.base import Page, RunContext, Source, TableSpec
-from leadkit.systems.kpro.models import parse_page
+from leadkit.systems.kpro.models import parse_raw_page
 from leadkit.systems.kpro.settings import KProSettings
 
 __all__ = ["KProSource", "kpro_since_filter", "parse_envelope"]
@@ -132,6 +132,17 @@ class KProSource(Source):
             number += 1
 
 
+class _Envelope(msgspec.Struct):
+    """The export envelope (spec §3.2): ``data`` split into records without decoding them;
+    ``links`` is not read (it carries the API key)."""
+
+    data: list[msgspec.Raw]
+    pagination: dict[str, Any]
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+
+
 def parse_envelope(
     body: bytes,
     number: int,
@@ -148,20 +159,23 @@ def parse_envelope(
     """
     context = f"page {number}"
     try:
-        envelope = orjson.loads(body)
-        data = envelope["data"]
-        total = int(envelope["pagination"]["total"])
-        if not isinstance(data, list):
-            raise TypeError("data is not an array")
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        envelope = _ENVELOPE.decode(body)
+        total = int(envelope.pagination["total"])
+    except (msgspec.DecodeError, KeyError, TypeError, ValueError) as exc:
         raise SourceError(
             f"{source}: {context} is not the documented envelope "
             f"({type(exc).__name__}: {exc}); first bytes: {body[:120]!r}",
             source=source,
             url=shown_url,
         ) from exc
-    parsed = parse_page(
-        data, source=source, run_id=run_id, extracted_at=extracted_at, context=context
+    # Each record stays undecoded JSON text: polars reads the page's records in one call,
+    # and ``_raw`` keeps them exactly as sent.
+    parsed = parse_raw_page(
+        [bytes(raw) for raw in envelope.data],
+        source=source,
+        run_id=run_id,
+        extracted_at=extracted_at,
+        context=context,
     )
     cursor = parsed.max_created_at.isoformat() if parsed.max_created_at else None
     page = Page(
@@ -170,6 +184,6 @@ def parse_envelope(
         table="kpro_leads",
         rejects=parsed.rejects,
         cursor=cursor,
-        received=len(data),
+        received=len(envelope.data),
     )
     return page, total

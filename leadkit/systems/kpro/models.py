@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,6 +47,7 @@ __all__ = [
     "KProLead",
     "ParsedPage",
     "parse_page",
+    "parse_raw_page",
     "parse_records",
     "raw_hash",
 ]
@@ -268,6 +270,9 @@ def parse_page(
 ) -> ParsedPage:
     """Turn a page's decoded records into ``kpro_leads`` rows plus rejects.
 
+    The extract itself uses :func:`parse_raw_page` on the records' undecoded JSON text; this
+    is the same for records already decoded (re-encoded compactly for ``_raw``).
+
     Args:
         records: the ``data`` array of the envelope, as decoded JSON.
         source: the configured source name (``_source``).
@@ -275,23 +280,44 @@ def parse_page(
         extracted_at: the run's start (``_extracted_at``).
         context: where the page came from, stored with each reject.
     """
-    raws: list[bytes] = []
+    return parse_raw_page(
+        [orjson.dumps(rec) for rec in records],
+        source=source,
+        run_id=run_id,
+        extracted_at=extracted_at,
+        context=context,
+    )
+
+
+def parse_raw_page(
+    raws: Sequence[bytes], *, source: str, run_id: str, extracted_at: datetime, context: str = ""
+) -> ParsedPage:
+    """Turn a page's records, each the JSON text the API sent, into ``kpro_leads`` rows
+    plus rejects. ``_raw`` keeps each record's text byte for byte.
+
+    Example:
+        >>> from datetime import UTC
+        >>> good = b'{"id": 1, "housingProvider": {"id": 2}, "site": {"id": 3}, '
+        >>> good += b'"eligibilityStatus": "eligible", "customerId": 4, "email": "a@b.uk", '
+        >>> good += b'"updatedAt": "2021-03-01T10:00:00Z", "createdAt": "2021-03-01T10:00:00Z"}'
+        >>> page = parse_raw_page([good, b"7"], source="main", run_id="r1",
+        ...                       extracted_at=datetime(2021, 3, 1, tzinfo=UTC))
+        >>> page.frame.height, page.frame["_raw"][0] == good.decode(), page.rejects[0].reason
+        (1, True, 'record is not a JSON object')
+    """
+    objects: list[bytes] = []
     lines: list[bytes] = []
     rejects: list[Reject] = []
-    for rec in records:
-        raw = orjson.dumps(rec)
-        if not isinstance(rec, dict):
-            rejects.append(Reject("record is not a JSON object", raw.decode(), context=context))
+    for raw in raws:
+        if not raw.startswith(b"{"):
+            rejects.append(
+                Reject("record is not a JSON object", raw.decode("utf-8", "replace"), None, context)
+            )
             continue
-        raws.append(raw)
-        listing = rec.get("listing")
-        if isinstance(listing, dict) and "Development" in listing and "development" not in listing:
-            fixed = dict(listing)
-            fixed["development"] = fixed.pop("Development")
-            lines.append(orjson.dumps({**rec, "listing": fixed}))
-        else:
-            lines.append(raw)
-    frame, more = parse_records(raws, lines, context=context)
+        objects.append(raw)
+        # Q7: ``listing.Development`` is read as ``listing.development`` (rare: decode only then).
+        lines.append(_fix_development(raw) if b'"Development"' in raw else raw)
+    frame, more = parse_records(objects, lines, context=context)
     rejects.extend(more)
     if frame.height == 0:
         return ParsedPage(_empty(), rejects)
@@ -299,8 +325,22 @@ def parse_page(
     return ParsedPage(out, rejects, out["created_at"].max())  # type: ignore[arg-type]
 
 
+def _fix_development(raw: bytes) -> bytes:
+    """The record with ``listing.Development`` renamed ``development`` (Q7), if it has one."""
+    try:
+        rec = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw  # the readers below report it
+    listing = rec.get("listing") if isinstance(rec, dict) else None
+    if isinstance(listing, dict) and "Development" in listing and "development" not in listing:
+        fixed = dict(listing)
+        fixed["development"] = fixed.pop("Development")
+        return orjson.dumps({**rec, "listing": fixed})
+    return raw
+
+
 def parse_records(
-    raws: list[bytes], lines: list[bytes], *, context: str = ""
+    raws: Sequence[bytes], lines: Sequence[bytes], *, context: str = ""
 ) -> tuple[pl.DataFrame, list[Reject]]:
     """Read records with :data:`WIRE_SCHEMA` plus a ``_raw`` column; return rows and rejects.
 
@@ -326,10 +366,19 @@ def parse_records(
         frame = _read(good_lines)
         raws = good_raw
     frame = frame.with_columns(
-        pl.Series("_raw", [r.decode() for r in raws], pl.String),
+        _raw_text(raws),
         pl.Series("_hash", [raw_hash(r) for r in raws], pl.Int64),
     )
     return _check(frame, rejects, context)
+
+
+def _raw_text(raws: Sequence[bytes]) -> pl.Series:
+    """The ``_raw`` column: each record's bytes as text (invalid UTF-8 replaced, which the
+    JSON reader has already refused, so it does not happen for rows that load)."""
+    try:
+        return pl.Series("_raw", raws, pl.Binary).cast(pl.String)
+    except pl.exceptions.PolarsError:
+        return pl.Series("_raw", [r.decode("utf-8", "replace") for r in raws], pl.String)
 
 
 def raw_hash(raw: bytes) -> int:
@@ -343,7 +392,7 @@ def raw_hash(raw: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little", signed=True)
 
 
-def _read(lines: list[bytes]) -> pl.DataFrame:
+def _read(lines: Sequence[bytes]) -> pl.DataFrame:
     return pl.read_ndjson(io.BytesIO(b"\n".join(lines)), schema=WIRE_SCHEMA)
 
 

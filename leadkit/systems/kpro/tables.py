@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from leadkit.storage.types import create_table_sql
+from leadkit.storage.types import RAW_SQL_TYPE, create_table_sql
 from leadkit.systems.base import TableSpec
 from leadkit.systems.kpro.models import TABLE_SCHEMA
 from leadkit.systems.kpro.reference import REFERENCE_TABLES, table_rows
@@ -15,7 +15,7 @@ LEADS_TABLE = TableSpec(
     name="kpro_leads",
     key=("_source", "id"),
     ddl=create_table_sql(
-        "kpro_leads", TABLE_SCHEMA, primary_key=("_source", "id"), overrides={"_raw": "JSON"}
+        "kpro_leads", TABLE_SCHEMA, primary_key=("_source", "id"), overrides={"_raw": RAW_SQL_TYPE}
     ),
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from leadkit.storage.types import create_table_sql
+from leadkit.storage.types import RAW_SQL_TYPE, create_table_sql
 from leadkit.systems.base import TableSpec
 from leadkit.systems.ovipro.models import LEADS, OUTGOING, RecordShape
 from leadkit.systems.ovipro.reference import REFERENCE_TABLES, table_rows
@@ -15,7 +15,9 @@ __all__ = ["LEADS_TABLE", "LEADS_VIEW_SQL", "OUTGOING_TABLE", "TABLES", "referen
 
 def _spec(shape: RecordShape) -> TableSpec:
     key = ("_source", "lead_id")
-    ddl = create_table_sql(shape.table, shape.schema, primary_key=key, overrides={"_raw": "JSON"})
+    ddl = create_table_sql(
+        shape.table, shape.schema, primary_key=key, overrides={"_raw": RAW_SQL_TYPE}
+    )
     return TableSpec(name=shape.table, key=key, ddl=ddl)
 
 

@@ -215,3 +215,42 @@ def test_empty_page() -> None:
     page = parse([])
     assert page.frame.height == 0
     assert page.max_created_at is None
+
+
+def test_the_envelope_keeps_each_record_byte_for_byte_in_raw() -> None:
+    from leadkit.systems.kpro.client import parse_envelope
+
+    spaced = orjson.dumps(lead(id=7, firstName="Zoë")).replace(b'","', b'", "')
+    escaped = orjson.dumps(lead(id=8)).replace(b"Zoopla", b"Zo\\u006fpla")
+    body = (
+        b'{"data": [ '
+        + spaced
+        + b" ,\n"
+        + escaped
+        + b', 5, "x"], "pagination": {"total": 4}, "links": {}}'
+    )
+    page, total = parse_envelope(
+        body, 1, source="main", run_id="r1", extracted_at=NOW, shown_url="http://127.0.0.1/x"
+    )
+    assert (total, page.received) == (4, 4)
+    raws = dict(zip(page.frame["id"].to_list(), page.frame["_raw"].to_list(), strict=True))
+    assert raws == {7: spaced.decode(), 8: escaped.decode()}
+    assert page.frame.filter(page.frame["id"] == 8)["site"].to_list()[0]["name"] == "Zoopla"
+    assert [(r.reason, r.raw) for r in page.rejects] == [
+        ("record is not a JSON object", "5"),
+        ("record is not a JSON object", '"x"'),
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[]", b'{"data": {}, "pagination": {"total": 1}}', b'{"data": []}', b"not json"],
+)
+def test_a_body_that_is_not_the_envelope_fails_the_page_clearly(body: bytes) -> None:
+    from leadkit.errors import SourceError
+    from leadkit.systems.kpro.client import parse_envelope
+
+    with pytest.raises(SourceError, match="page 3 is not the documented envelope"):
+        parse_envelope(
+            body, 3, source="main", run_id="r1", extracted_at=NOW, shown_url="http://127.0.0.1/x"
+        )
