@@ -4,7 +4,8 @@
 Parts: ``settings`` (leadkit.toml model), ``auth`` (bearer tokens), ``client`` (the
 source), ``scan`` (full scans over offset pages), ``models`` (wire and warehouse schemas,
 parsing), ``tables`` (warehouse tables), ``reference`` (enum tables), ``sandbox`` (the
-simulator), ``destination`` (creating leads, for ``leadkit push``).
+simulator), ``destination`` (creating leads and outgoing leads, setting lead statuses, for
+``leadkit push``).
 """
 
 from __future__ import annotations

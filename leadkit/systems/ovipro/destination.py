@@ -1,4 +1,13 @@
-"""OviPro as a destination: create leads with ``POST /leads`` or the marketplace endpoint.
+"""OviPro as a destination: create leads (``POST /leads`` or the marketplace endpoint),
+create outgoing leads (``POST /outgoingLeads``) or set lead statuses (``PUT /leads/{id}``).
+
+One ``[destinations.NAME] kind = "ovipro"`` writes to one endpoint, chosen by ``endpoint``
+(``leads``, ``marketplace``, ``outgoing``, ``status``): each destination has its own ledger
+rows, so creating a lead and later setting its status are two deliveries that never mix.
+``OviProDestination(name, settings)`` builds the class of the endpoint:
+:class:`~leadkit.systems.ovipro.destination_outgoing.OviProOutgoingDestination` and
+:class:`~leadkit.systems.ovipro.destination_status.OviProStatusDestination` (see there); the
+rest of this module is the lead create.
 
 * **Auth**: the bearer token of :mod:`leadkit.systems.ovipro.auth` (renewed before expiry,
   once on a 401); a fresh lowercase ``Request-ID`` on every request (spec §3).
@@ -17,7 +26,8 @@
   :meth:`OviProDestination.reconcile` does the same for leads a killed push left
   ``pending``. The look-up reads at most ``lookup_pages`` pages of 100 leads.
 * **No updates**: OviPro's ``PUT /leads/{id}`` changes the receiving agency's status and
-  assignment, not the lead's data, so a changed lead is reported ``not-updatable``.
+  assignment, not the lead's data, so a changed lead is reported ``not-updatable``
+  (``endpoint = "status"`` is that PUT, for the leads OviPro sent *us*).
 
 Example:
     >>> s = OviProDestinationSettings(base_url="http://127.0.0.1:1/lead/v1",
@@ -69,7 +79,12 @@ from leadkit.systems.ovipro.auth import OviProAuth
 from leadkit.systems.ovipro.client import is_invalid_api_key, new_request_id
 from leadkit.systems.ovipro.settings import OviProSettings
 
-__all__ = ["CreateLeadBody", "OviProDestination", "OviProDestinationSettings"]
+__all__ = [
+    "CreateLeadBody",
+    "OviProDestination",
+    "OviProDestinationSettings",
+    "error_text",
+]
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 #: Answers that say the request was refused, so nothing was created: retry at once.
@@ -78,10 +93,22 @@ _REFUSED = frozenset({429, 503})
 #: it up before retrying (spec Q15).
 _UNCLEAR = frozenset({500, 502, 504})
 MarketplaceCode = Literal["ETUOVI", "VUOKRAOVI", "OIKOTIE", "KL_TOIMITILAT", "TOIMITILAT_FI"]
+Endpoint = Literal["leads", "marketplace", "outgoing", "status"]
+#: OviPro's lead statuses (spec §8), the values of ``status_code``.
+StatusCode = Literal["NEW", "IN_PROGRESS", "APPROVED", "REJECTED"]
+#: Which endpoints read which endpoint-specific setting (anything else is a mistake).
+_ONLY_FOR: dict[str, tuple[str, ...]] = {
+    "marketplace_code": ("marketplace",),
+    "status_code": ("status",),
+    "lead_action_codes": ("status",),
+    "agent_id": ("status", "outgoing"),
+    "subject": ("outgoing",),
+}
 
 
 class OviProDestinationSettings(DestinationSettings):
-    """``[destinations.NAME] kind = "ovipro"``: create leads in OviPro.
+    """``[destinations.NAME] kind = "ovipro"``: create leads or outgoing leads in OviPro, or
+    set the status of OviPro's leads.
 
     Attributes:
         base_url: the Lead API, e.g. ``https://api.ovipro.fi/lead/v1`` (inferred).
@@ -92,9 +119,17 @@ class OviProDestinationSettings(DestinationSettings):
         auth_path: token endpoint under ``auth_url`` (inferred ``/tokens``).
         leads_path: ``/leads`` (inferred).
         marketplace_path: ``/marketplaces/{marketplaceCode}/leads`` (inferred).
-        endpoint: ``leads`` (``POST /leads``) or ``marketplace``.
+        outgoing_leads_path: ``/outgoingLeads`` (inferred).
+        endpoint: ``leads`` (``POST /leads``), ``marketplace``, ``outgoing``
+            (``POST /outgoingLeads``) or ``status`` (``PUT /leads/{leadId}``).
         marketplace_code: the marketplace (with ``endpoint = "marketplace"``).
-        agency_office_id: the receiving office (a lowercase uuid).
+        status_code: the status to set (required with ``endpoint = "status"``).
+        lead_action_codes: action codes to add to the lead (``status`` only; open enum).
+        agent_id: ``status``: assign the lead to this agent; ``outgoing``: the sending agent.
+        subject: subject line of every outgoing lead (required with ``outgoing``).
+        language_code: ``languageCode`` of outgoing leads (ISO 639-1).
+        agency_office_id: the receiving office (``leads``, ``marketplace``) or the sending
+            office (``outgoing``), a lowercase uuid; not used with ``status``.
         lead_type_code: e.g. ``BUYER_REFERRAL`` or ``SELLER_REFERRAL`` (open enum).
         lead_source_type_code: source code for ``POST /leads`` (open enum; ask OviPro).
         recipient_name: optional ``recipient.name``.
@@ -116,9 +151,15 @@ class OviProDestinationSettings(DestinationSettings):
     auth_path: str = "/tokens"
     leads_path: str = "/leads"
     marketplace_path: str = "/marketplaces/{marketplaceCode}/leads"
-    endpoint: Literal["leads", "marketplace"] = "leads"
+    outgoing_leads_path: str = "/outgoingLeads"
+    endpoint: Endpoint = "leads"
     marketplace_code: MarketplaceCode | None = Field(default=None, validate_default=True)
-    agency_office_id: str
+    status_code: StatusCode | None = Field(default=None, validate_default=True)
+    lead_action_codes: list[str] = Field(default_factory=list)
+    agent_id: str | None = None
+    subject: str | None = Field(default=None, validate_default=True)
+    language_code: str = Field(default="fi", pattern=r"^[a-z]{2}$")
+    agency_office_id: str | None = Field(default=None, validate_default=True)
     lead_type_code: str = Field(default="BUYER_REFERRAL", min_length=1)
     lead_source_type_code: str = Field(default="OTHER", min_length=1)
     recipient_name: str | None = None
@@ -137,22 +178,59 @@ class OviProDestinationSettings(DestinationSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("leads_path", "marketplace_path", "outgoing_leads_path", "auth_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.strip() or "?" in value or "://" in value:
+            raise ValueError("must be a path such as '/leads' (no host, no query)")
+        return "/" + value.strip().lstrip("/")
+
     @field_validator("agency_office_id")
     @classmethod
-    def _uuid(cls, value: str) -> str:
+    def _office(cls, value: str | None, info: ValidationInfo) -> str | None:
+        endpoint = info.data.get("endpoint")
+        if endpoint == "status":
+            if value is not None:
+                raise ValueError(
+                    "is not used with endpoint = 'status' (a status change keeps the lead's "
+                    "own office); remove it"
+                )
+            return None
+        if value is None:
+            if endpoint is None:  # endpoint itself is invalid: that error is enough
+                return None
+            role = "sending" if endpoint == "outgoing" else "receiving"
+            raise ValueError(f"is required with endpoint = {endpoint!r} (the {role} office)")
         if not _UUID.match(value):
             raise ValueError(
                 "must be a lowercase uuid, e.g. '0b5f8b4e-3a5c-4c1e-9d51-2b1b1c6f9a11'"
             )
         return value
 
-    @field_validator("marketplace_code")
+    @field_validator("agent_id")
     @classmethod
-    def _marketplace(cls, value: str | None, info: ValidationInfo) -> str | None:
-        # a field validator (not a model one), so an error never echoes the whole table
-        if info.data.get("endpoint") == "marketplace" and value is None:
-            raise ValueError("is required with endpoint = 'marketplace'")
+    def _agent(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not _UUID.match(value):
+            raise ValueError(
+                "must be a lowercase uuid, e.g. '2dca92fa-0a9a-4903-bca2-6d6c74995e8d'"
+            )
+        _only_for("agent_id", value, info)
         return value
+
+    @field_validator("marketplace_code", "status_code", "subject", "lead_action_codes")
+    @classmethod
+    def _per_endpoint(cls, value: Any, info: ValidationInfo) -> Any:
+        # field validators (not a model one), so an error never echoes the whole table
+        name = str(info.field_name)
+        required = {"marketplace_code": "marketplace", "status_code": "status",
+                    "subject": "outgoing"}  # fmt: skip
+        if info.data.get("endpoint") == required.get(name) and value is None:
+            raise ValueError(f"is required with endpoint = {required[name]!r}")
+        if name == "subject" and value is not None and not value.strip():
+            raise ValueError("is empty; OviPro requires a subject line for outgoing leads")
+        if name == "lead_action_codes" and any(not str(c).strip() for c in value):
+            raise ValueError("has an empty code")
+        return _only_for(name, value, info)
 
     def source_settings(self) -> OviProSettings:
         """The same account as source settings (what :class:`OviProAuth` reads)."""
@@ -164,11 +242,26 @@ class OviProDestinationSettings(DestinationSettings):
             api_key=self.api_key,
             auth_path=self.auth_path,
             leads_path=self.leads_path,
+            outgoing_leads_path=self.outgoing_leads_path,
             renew_fraction=self.renew_fraction,
             backoff_initial_s=self.backoff_initial_s,
             max_retries=self.max_retries,
             timeout_s=self.timeout_s,
         )
+
+
+def _only_for(name: str, value: Any, info: ValidationInfo) -> Any:
+    """``value`` of an endpoint-specific setting; refused when another endpoint is chosen
+    (a ``status_code`` without ``endpoint = "status"`` would otherwise *create* leads)."""
+    endpoint = info.data.get("endpoint")
+    allowed = _ONLY_FOR[name]
+    if value not in (None, []) and endpoint is not None and endpoint not in allowed:
+        wanted = " or ".join(repr(e) for e in allowed)
+        raise ValueError(
+            f"is only used with endpoint = {wanted}, but endpoint is {endpoint!r}; set "
+            f"endpoint = {allowed[0]!r} or remove {name}"
+        )
+    return value
 
 
 class _Customer(BaseModel):
@@ -220,11 +313,29 @@ def _text(value: object) -> str | None:
 
 
 class OviProDestination(Destination):
-    """Create leads in OviPro (one request per lead; OviPro has no batch create)."""
+    """Create leads in OviPro (one request per lead; OviPro has no batch create).
+
+    Constructing it with ``endpoint = "outgoing"`` or ``"status"`` settings gives the
+    subclass for that endpoint (the registry knows one destination class per kind).
+    """
 
     kind: ClassVar[str] = "ovipro"
     supports_update: ClassVar[bool] = False
     settings: OviProDestinationSettings
+
+    def __new__(cls, name: str, settings: DestinationSettings) -> OviProDestination:
+        if cls is OviProDestination and isinstance(settings, OviProDestinationSettings):
+            if settings.endpoint == "status":
+                from leadkit.systems.ovipro.destination_status import OviProStatusDestination
+
+                return object.__new__(OviProStatusDestination)
+            if settings.endpoint == "outgoing":
+                from leadkit.systems.ovipro.destination_outgoing import (
+                    OviProOutgoingDestination,
+                )
+
+                return object.__new__(OviProOutgoingDestination)
+        return object.__new__(cls)
 
     def __init__(self, name: str, settings: DestinationSettings) -> None:
         assert isinstance(settings, OviProDestinationSettings)
@@ -317,9 +428,9 @@ class OviProDestination(Destination):
                 },
             }
         if s.endpoint == "marketplace":
-            body["agencyOffice"] = {"agencyOfficeId": s.agency_office_id}
+            body["agencyOffice"] = {"agencyOfficeId": self.office_id}
         else:
-            body["agencyOfficeId"] = s.agency_office_id
+            body["agencyOfficeId"] = self.office_id
             body["leadSourceTypeCode"] = s.lead_source_type_code
         recipient = {"name": s.recipient_name, "emailAddress": s.recipient_email}
         if any(recipient.values()):
@@ -365,6 +476,13 @@ class OviProDestination(Destination):
         self._http = client(s.max_retries, auth)  # GETs: retried freely
         self._once = client(0, auth)  # creates: leadkit decides whether a retry is safe
 
+    @property
+    def office_id(self) -> str:
+        """The configured office (every endpoint but ``status`` requires one)."""
+        office = self.settings.agency_office_id
+        assert office is not None, "agency_office_id is required for this endpoint"
+        return office
+
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}
         if self.settings.api_key is not None:
@@ -396,7 +514,7 @@ class OviProDestination(Destination):
                     # wrong path (404 NOT_FOUND), media type (415)… is a configuration
                     # problem, so the lead is tried again once it is fixed.
                     return Outcome("failed", exc.status, detail=detail)
-                found = await self._lookup([p.lead.key])  # it may have been created
+                found = await self._find([p])  # it may have been created
                 if p.lead.key in found:
                     return Outcome("sent", None, detail="created (found after an unclear answer)",
                                    remote_id=found[p.lead.key])  # fmt: skip
@@ -414,7 +532,7 @@ class OviProDestination(Destination):
         return Outcome("failed", None, detail=detail or "gave up")
 
     async def reconcile(self, batch: Sequence[Prepared], ctx: PushContext) -> list[Outcome | None]:
-        found = await self._lookup([p.lead.key for p in batch])
+        found = await self._find(batch)
         return [
             Outcome(
                 "sent",
@@ -426,6 +544,10 @@ class OviProDestination(Destination):
             for p in batch
         ]
 
+    async def _find(self, batch: Sequence[Prepared]) -> dict[str, str]:
+        """Lead keys → remote ids, for the leads of ``batch`` OviPro already has."""
+        return await self._lookup([p.lead.key for p in batch])
+
     async def _lookup(self, keys: Sequence[str]) -> dict[str, str]:
         """Lead keys → OviPro lead ids, for leads of ``keys`` the office already has."""
         assert self._http is not None
@@ -434,7 +556,7 @@ class OviProDestination(Destination):
         found: dict[str, str] = {}
         for page in range(s.lookup_pages):
             params = [
-                ("agencyOfficeId", s.agency_office_id),
+                ("agencyOfficeId", self.office_id),
                 ("sort", "creationTime|desc"),
                 ("size", "100"),
                 ("startIndex", str(page * 100)),
@@ -459,6 +581,29 @@ class OviProDestination(Destination):
             if len(found) == len(wanted) or not isinstance(total, int) or (page + 1) * 100 >= total:
                 break
         return found
+
+
+def error_text(body: bytes) -> str:
+    """OviPro's error body as ``errorCode: what`` (the ``description``, else ``errors[]``,
+    else ``message``).
+
+    Example:
+        >>> error_text(b'{"errorCode": "INVALID_ID", "message": "Missing or invalid '
+        ...            b'identifier.", "description": "no lead with that leadId"}')
+        'INVALID_ID: no lead with that leadId'
+    """
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return short_repr(body.decode("utf-8", "replace"), 300)
+    if not isinstance(doc, dict):
+        return short_repr(str(doc), 300)
+    code = doc.get("errorCode")
+    what = doc.get("description")
+    if not what and isinstance(doc.get("errors"), list) and doc["errors"]:
+        what = _errors(body)
+    what = what or doc.get("message") or ""
+    return f"{code}: {what}" if code else str(what)
 
 
 def _errors(body: bytes) -> str:

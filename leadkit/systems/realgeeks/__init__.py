@@ -1,8 +1,9 @@
 """Real Geeks Incoming Leads API (push only). Spec: ``specs/realgeeks.md``.
 
 Parts: ``settings`` (the ``[destinations.NAME]`` model), ``payload`` (pydantic models of the
-lead, activity and property, and the warehouse → payload mapping), ``destination`` (HTTP:
-create, PATCH, activities) and ``sandbox`` (the simulator).
+lead, potential-seller lead, activity and property, and the warehouse → payload mappings),
+``destination`` (HTTP: create, PATCH, activities, potential-seller leads) and ``sandbox``
+(the simulator).
 
 Example:
     >>> SYSTEM.title, SYSTEM.destination.kind

@@ -13,6 +13,14 @@
 * everything Real Geeks has no field for (message, status, category, channel, any other
   column of a system table) goes into one ``note`` activity, so nothing is lost.
 
+:func:`build_potential_seller` (``lead_kind = "potential_seller"``) maps a row to an
+anonymous :class:`PotentialSellerLead` instead: ``id`` (``uuid5`` of
+``"potential-seller:" + key``), ``created`` and one ``property_viewed`` activity whose
+``property`` is read from the columns ``property_fields`` names. No name, e-mail, phone or
+other column of the row is sent (not even in the activity's text): the lead is anonymous
+by definition. A row whose property has no street address, MLS number, URL or
+latitude + longitude is rejected.
+
 Example:
     >>> from leadkit.systems.realgeeks.settings import RealGeeksSettings
     >>> settings = RealGeeksSettings(username="u", password="p", lead_source="Acme",
@@ -31,8 +39,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
@@ -46,6 +55,7 @@ from pydantic import (
     model_validator,
 )
 
+from leadkit.errors import short_repr
 from leadkit.push.base import Lead, LeadRejected
 
 if TYPE_CHECKING:
@@ -53,14 +63,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTACT_FIELDS",
+    "PROPERTY_IDENTIFIERS",
     "Activity",
+    "PotentialSellerLead",
     "Property",
     "RealGeeksLead",
     "RealGeeksUser",
     "build_payload",
+    "build_potential_seller",
+    "build_property",
     "format_phone",
     "lead_uuid",
     "normalise_email",
+    "note_text",
+    "potential_seller_uuid",
+    "read_column",
 ]
 
 CONTACT_FIELDS = (
@@ -68,6 +85,10 @@ CONTACT_FIELDS = (
     "street_address", "city", "state",
 )  # fmt: skip
 """Real Geeks' contact fields: a lead needs at least one."""
+
+PROPERTY_IDENTIFIERS = ("street_address", "mls", "url")
+"""A potential seller's property needs one of these (or latitude and longitude): an agent
+cannot act on a property known only by its town or zip."""
 
 #: Canonical columns the mapping consumes (the rest go into the note).
 _MAPPED = frozenset(
@@ -211,6 +232,35 @@ class RealGeeksLead(_Model):
         return self
 
 
+def _has_property(activity: Activity) -> bool:
+    prop = activity.property
+    return prop is not None and bool(prop.model_dump(exclude_none=True))
+
+
+class PotentialSellerLead(_Model):
+    """The body of ``POST /sites/{site}/potential-seller-leads`` (spec §2; the seed: "the
+    supported fields is a small subset of the Leads fields: id, activities, created").
+    Anonymous: no name, e-mail or phone; at least one ``property_viewed`` activity with a
+    ``property``."""
+
+    id: str
+    activities: list[Activity] = Field(min_length=1)
+    created: str | None = None
+
+    _created = field_validator("created")(_aware_iso)
+
+    @field_validator("id")
+    @classmethod
+    def _uuid(cls, value: str) -> str:
+        return str(uuid.UUID(value))
+
+    @model_validator(mode="after")
+    def _viewed(self) -> PotentialSellerLead:
+        if not any(a.type == "property_viewed" and _has_property(a) for a in self.activities):
+            raise ValueError("needs a property_viewed activity with a property")
+        return self
+
+
 def lead_uuid(lead: Lead, namespace: uuid.UUID) -> str:
     """The lead's Real Geeks id: ``uuid5(namespace, "system:source:lead_id")``.
 
@@ -219,6 +269,20 @@ def lead_uuid(lead: Lead, namespace: uuid.UUID) -> str:
         '0f61b5ce-89f9-532c-8826-62fb1616ac48'
     """
     return str(uuid.uuid5(namespace, lead.key))
+
+
+def potential_seller_uuid(lead: Lead, namespace: uuid.UUID) -> str:
+    """A potential seller's Real Geeks id: ``uuid5(namespace, "potential-seller:" + key)``.
+
+    Not the id :func:`lead_uuid` gives the same lead, so a contact lead and a potential
+    seller made from one warehouse row never merge into one CRM lead.
+
+    Example:
+        >>> lead = Lead("kpro", "kpro_main", "42", {})
+        >>> potential_seller_uuid(lead, uuid.NAMESPACE_URL) != lead_uuid(lead, uuid.NAMESPACE_URL)
+        True
+    """
+    return str(uuid.uuid5(namespace, f"potential-seller:{lead.key}"))
 
 
 def normalise_email(raw: object) -> str | None:
@@ -373,6 +437,239 @@ def build_payload(lead: Lead, settings: RealGeeksSettings) -> RealGeeksLead:
             role=settings.role,
             activities=[note],
             created=_iso(row.get("created_at")),
+        )
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"]) or "lead"
+        raise LeadRejected(f"{where}: {err['msg']}", field=where) from None
+
+
+def note_text(payload: Mapping[str, Any]) -> str | None:
+    """The ``description`` of a payload's ``note`` activity, or None when it has none.
+
+    Example:
+        >>> note_text({"activities": [{"type": "note", "description": "Hi"}]})
+        'Hi'
+        >>> note_text({"id": "x"}) is None
+        True
+    """
+    for activity in payload.get("activities") or []:
+        if isinstance(activity, Mapping) and activity.get("type") == "note":
+            text = activity.get("description")
+            return text if isinstance(text, str) else None
+    return None
+
+
+# --- potential sellers --------------------------------------------------------------------
+
+_PROPERTY_TEXT = frozenset(
+    {"mls", "url", "street_address", "city", "state", "zip", "type", "listing_status",
+     "last_sold_date", "rent_price"}
+)  # fmt: skip
+#: Sent as JSON integers (the docs' example: ``"beds": 2``).
+_PROPERTY_INTS = frozenset({"beds", "full_baths", "listing_days_on_market"})
+#: Whole numbers sent as numeric strings (the docs' example: ``"half_baths": "1"``).
+_PROPERTY_INT_TEXT = frozenset({"half_baths", "sqft"})
+#: Numeric strings, decimals allowed (``"listing_price": "100500"``).
+_PROPERTY_DECIMAL_TEXT = frozenset({"listing_price", "estimated_value", "last_sold_price"})
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def read_column(row: Mapping[str, Any], path: str) -> Any:
+    """The value at ``path`` (``column`` or ``column.field.field`` into STRUCTs), or None.
+
+    Example:
+        >>> read_column({"development": {"street": "1 Main St"}}, "development.street")
+        '1 Main St'
+        >>> read_column({"development": None}, "development.street") is None
+        True
+    """
+    value: Any = row
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _whole(value: object) -> int:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(\.0+)?", value.strip()):
+        return int(value.strip().split(".")[0])
+    raise ValueError
+
+
+def _decimal_text(value: object) -> str:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError
+        return str(int(value)) if value.is_integer() else repr(value)
+    text = str(value).strip()  # Decimal or a numeric string
+    if not _NUMBER.match(text):
+        raise ValueError
+    return text
+
+
+def _coordinate(value: object, limit: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise ValueError
+    number = float(str(value).strip())
+    if not -limit <= number <= limit:  # also refuses NaN
+        raise ValueError
+    return number
+
+
+def _property_value(name: str, value: Any) -> Any:
+    """One Property field from a warehouse value (raises ValueError when it cannot be)."""
+    if name in _PROPERTY_TEXT:
+        if isinstance(value, (dict, list, tuple)):
+            raise ValueError
+        return _text(value)
+    if name in _PROPERTY_INTS:
+        return _whole(value)
+    if name in _PROPERTY_INT_TEXT:
+        return str(_whole(value))
+    if name in _PROPERTY_DECIMAL_TEXT:
+        return _decimal_text(value)
+    if name == "list_date":
+        iso = _iso(value)
+        if iso is None:
+            raise ValueError
+        return iso
+    if name == "tags":
+        items = value if isinstance(value, (list, tuple)) else [value]
+        tags = [t for t in (_text(i) for i in items) if t]
+        return tags or None
+    if name in ("latitude", "longitude"):
+        return _coordinate(value, 90.0 if name == "latitude" else 180.0)
+    raise ValueError  # pragma: no cover - the settings only allow Property fields
+
+
+_EXPECTED = {
+    **{n: "text" for n in _PROPERTY_TEXT},
+    **{n: "a whole number" for n in _PROPERTY_INTS | _PROPERTY_INT_TEXT},
+    **{n: "a number" for n in _PROPERTY_DECIMAL_TEXT},
+    "list_date": "an ISO 8601 date or date-time",
+    "tags": "text or a list of texts",
+    "latitude": "a number from -90 to 90",
+    "longitude": "a number from -180 to 180",
+}
+
+
+def build_property(row: Mapping[str, Any], fields: Mapping[str, Sequence[str]]) -> Property:
+    """The Property of a row: each field from the first of its columns with a value.
+
+    Raises:
+        LeadRejected: a value of the wrong kind (e.g. ``beds`` = ``"two"``), or not enough
+            to find the property (no street address, MLS number, URL or coordinates).
+
+    Example:
+        >>> row = {"development": {"street": "12 Mill Lane", "town": "Leeds"},
+        ...        "property": {"bedrooms": 2}}
+        >>> build_property(row, {"street_address": ["development.street"],
+        ...     "city": ["development.town"], "beds": ["property.bedrooms"]}).model_dump(
+        ...     exclude_none=True)
+        {'street_address': '12 Mill Lane', 'city': 'Leeds', 'beds': 2}
+    """
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for name, columns in fields.items():
+        for column in columns:
+            raw = read_column(row, column)
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                continue
+            try:
+                value = _property_value(name, raw)
+            except (ValueError, TypeError):
+                raise LeadRejected(
+                    f"property {name} (column {column}): {short_repr(raw)} is not "
+                    f"{_EXPECTED[name]}",
+                    field=f"property.{name}",
+                ) from None
+            if value is not None:
+                values[name] = value
+                origin[name] = column
+                break
+    located = any(values.get(n) for n in PROPERTY_IDENTIFIERS) or (
+        "latitude" in values and "longitude" in values
+    )
+    if not located:
+        found = ", ".join(f"{n} (from {origin[n]})" for n in values) or "nothing"
+        mapped = ", ".join(f"{n} = {' or '.join(c)}" for n, c in fields.items())
+        raise LeadRejected(
+            "not enough property data for a potential seller: needs a street_address, mls, "
+            f"url, or latitude and longitude; this row gave {found} (property_fields: "
+            f"{mapped})",
+            field="property",
+        )
+    return Property(**values)
+
+
+def _property_summary(prop: Property) -> str:
+    place = ", ".join(p for p in (prop.street_address, prop.city, prop.state, prop.zip) if p)
+    lines = [f"Property: {place}"] if place else []
+    if prop.mls:
+        lines.append(f"MLS: {prop.mls}")
+    if prop.url:
+        lines.append(f"URL: {prop.url}")
+    if not lines:
+        lines.append(f"Property at {prop.latitude}, {prop.longitude}")
+    return "\n".join(lines)
+
+
+def build_potential_seller(lead: Lead, settings: RealGeeksSettings) -> PotentialSellerLead:
+    """Map one warehouse lead to an anonymous potential-seller lead.
+
+    Only the property (``property_fields``), the creation time and the lead's origin
+    (system, source, id) are sent: never a name, e-mail, phone or any other column.
+
+    Raises:
+        LeadRejected: a property value of the wrong kind, or not enough property data.
+
+    Example:
+        >>> from leadkit.systems.realgeeks.settings import RealGeeksSettings
+        >>> settings = RealGeeksSettings(username="u", password="p", lead_source="Acme",
+        ...     site_uuid="106994a2-ad21-4ab7-ad89-1c4ccd9ae8a5", lead_kind="potential_seller",
+        ...     property_fields={"street_address": "street", "zip": "postcode"})
+        >>> lead = Lead("kpro", "kpro_main", "42", {"street": "12 Mill Lane",
+        ...     "postcode": "LS1 4AB", "email": "jack@example.com"})
+        >>> p = build_potential_seller(lead, settings)
+        >>> sorted(p.model_dump(exclude_none=True))
+        ['activities', 'id']
+        >>> print(p.activities[0].description)
+        kpro lead 42 (source kpro_main)
+        Property: 12 Mill Lane, LS1 4AB
+    """
+    row = lead.row
+    prop = build_property(row, settings.property_fields)
+    created = _iso(row.get("created_at"))
+    try:
+        viewed = Activity(
+            type="property_viewed",
+            source=settings.lead_source,
+            description=(
+                f"{lead.system} lead {lead.lead_id} (source {lead.source})\n"
+                + _property_summary(prop)
+            ),
+            property=prop,
+            created=created,
+            notify_users=True if settings.notify_users else None,
+        )
+        return PotentialSellerLead(
+            id=potential_seller_uuid(lead, settings.id_namespace),
+            activities=[viewed],
+            created=created,
         )
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]

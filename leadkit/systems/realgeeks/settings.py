@@ -12,15 +12,24 @@ Example:
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Literal
 
 import phonenumbers
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from leadkit.config import DestinationSettings
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_ID_NAMESPACE", "ROLES", "RealGeeksSettings"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_ID_NAMESPACE",
+    "LEAD_KINDS",
+    "PROPERTY_FIELDS",
+    "ROLES",
+    "LeadKind",
+    "RealGeeksSettings",
+]
 
 DEFAULT_BASE_URL = "https://receivers.leadrouter.realgeeks.com"
 """The production host (spec §1, Q6: https); paths ``/rest/...`` are appended to it."""
@@ -30,6 +39,23 @@ DEFAULT_ID_NAMESPACE = uuid.UUID("b45819e3-1fdd-5aec-bf52-c14f747a0b07")
 
 Role = Literal["Buyer", "Seller", "Buyer and Seller", "Renter"]
 ROLES: tuple[Role, ...] = ("Buyer", "Seller", "Buyer and Seller", "Renter")
+
+LeadKind = Literal["lead", "potential_seller"]
+LEAD_KINDS: tuple[LeadKind, ...] = ("lead", "potential_seller")
+
+PROPERTY_FIELDS = (
+    "mls", "url", "street_address", "city", "state", "zip", "beds", "full_baths",
+    "half_baths", "type", "sqft", "listing_price", "listing_status", "listing_days_on_market",
+    "list_date", "estimated_value", "last_sold_date", "last_sold_price", "rent_price", "tags",
+    "latitude", "longitude",
+)  # fmt: skip
+"""The Property fields of spec §4: the keys ``property_fields`` may map."""
+
+_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_PROPERTY_EXAMPLE = (
+    'e.g. property_fields = { street_address = "development.street", '
+    'city = "development.town", zip = "development.postcode" } for kpro_leads'
+)
 
 
 class RealGeeksSettings(DestinationSettings):
@@ -50,7 +76,16 @@ class RealGeeksSettings(DestinationSettings):
             ``+`` country code.
         update_api: ``v1`` (PATCH ``/rest/...``: fields that became empty stay as they were)
             or ``v2`` (PATCH ``/v2/rest/...``: they are cleared with ``""``).
-        notify_users: ask Real Geeks to notify the lead's agent of each note activity.
+        notify_users: ask Real Geeks to notify the lead's agent of each note activity (and of
+            each ``property_viewed`` activity of a potential seller).
+        lead_kind: ``lead`` (``POST /leads``: a contact with a note) or ``potential_seller``
+            (``POST /potential-seller-leads``: anonymous, one ``property_viewed`` activity
+            carrying the property; no name, e-mail or phone is ever sent).
+        property_fields: for ``potential_seller``: Real Geeks Property field → the warehouse
+            column holding it, dotted into STRUCTs (``development.street``,
+            ``lead.realty.address.street_address``); a list names candidate columns, the
+            first non-empty one wins (one destination fed from several tables). Required
+            with ``potential_seller``; not allowed with ``lead``.
         backoff_initial_s: first retry delay (doubles, with jitter, up to 30 s).
     """
 
@@ -65,6 +100,8 @@ class RealGeeksSettings(DestinationSettings):
     phone_region: str = "US"
     update_api: Literal["v1", "v2"] = "v1"
     notify_users: bool = False
+    lead_kind: LeadKind = "lead"
+    property_fields: dict[str, list[str]] = Field(default_factory=dict)
     backoff_initial_s: float = Field(default=0.5, ge=0, le=60)
 
     @field_validator("base_url")
@@ -91,6 +128,44 @@ class RealGeeksSettings(DestinationSettings):
             return str(uuid.UUID(value.strip()))
         except ValueError:
             raise ValueError("must be the site UUID Real Geeks e-mailed, e.g. 106994a2-…") from None
+
+    @field_validator("property_fields", mode="before")
+    @classmethod
+    def _property_fields(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        out: dict[object, object] = {}
+        for name, columns in value.items():
+            if name not in PROPERTY_FIELDS:
+                raise ValueError(
+                    f"{name!r} is not a Real Geeks property field; allowed: "
+                    + ", ".join(PROPERTY_FIELDS)
+                )
+            paths = [columns] if isinstance(columns, str) else columns
+            if not isinstance(paths, list) or not paths:
+                raise ValueError(f"{name}: give a column name or a non-empty list of them")
+            for path in paths:
+                if not isinstance(path, str) or not _PATH.match(path):
+                    raise ValueError(
+                        f"{name}: {path!r} is not a column path (a column, or column.field "
+                        "to read a STRUCT field, e.g. development.street)"
+                    )
+            out[name] = paths
+        return out
+
+    @model_validator(mode="after")
+    def _kind_needs_property(self) -> RealGeeksSettings:
+        if self.lead_kind == "potential_seller" and not self.property_fields:
+            raise ValueError(
+                'lead_kind = "potential_seller" needs property_fields: the warehouse columns '
+                f"of the property, {_PROPERTY_EXAMPLE}"
+            )
+        if self.lead_kind == "lead" and self.property_fields:
+            raise ValueError(
+                'property_fields applies only to lead_kind = "potential_seller" (a lead\'s '
+                "other columns already go into its note)"
+            )
+        return self
 
     @field_validator("phone_region")
     @classmethod

@@ -29,6 +29,7 @@ from leadkit.push.base import Lead, LeadRejected, Outcome, Prepared, PushContext
 from leadkit.redact import Redactor
 from leadkit.systems import get_system
 from leadkit.systems.realgeeks import RealGeeksDestination, RealGeeksSettings
+from leadkit.systems.realgeeks.destination import note_hash, parse_remote, remote_ref
 from leadkit.systems.realgeeks.payload import format_phone
 from leadkit.systems.realgeeks.sandbox import RealGeeksSandbox, RealGeeksSandboxConfig
 from leadkit.systems.realgeeks.sandbox.validation import check_lead
@@ -126,6 +127,13 @@ async def send_one(dest: RealGeeksDestination, ctx: PushContext, item: Prepared)
     return outcome
 
 
+def lead_id_of(outcome: Outcome) -> str:
+    """The Real Geeks lead id in an outcome's ``remote_id`` (``<uuid>#note=<hash>``)."""
+    lead_id, _note = parse_remote(outcome.remote_id)
+    assert lead_id is not None
+    return lead_id
+
+
 # --- mapping ------------------------------------------------------------------------------
 
 
@@ -135,10 +143,12 @@ async def test_create_maps_every_field(
     lead = make_lead(campaign="spring", _raw="{...}", budget=450000)
     outcome = await send_one(dest, ctx, prepared(dest, lead))
     expected_id = str(uuid.uuid5(DEFAULT_ID_NAMESPACE, "kpro:kpro_main:42"))
-    assert outcome == Outcome("sent", 201, "{}", None, expected_id)
     stored = sandbox.lead(sandbox.site_uuids[0], expected_id)
     assert stored is not None
     note = stored.pop("activities")
+    # remote_id: the lead's id and the hash of the note delivered with it
+    remote = remote_ref(expected_id, note_hash(note[0]["description"]))
+    assert outcome == Outcome("sent", 201, "{}", None, remote)
     assert stored == {
         "id": expected_id,
         "source": "Acme Leads",
@@ -246,7 +256,7 @@ async def test_same_lead_twice_is_one_stored_lead(
     first, second = await dest.send([item, item], ctx)
     assert first.status == second.status == "sent"
     assert first.remote_id == second.remote_id
-    assert list(sandbox.leads[sandbox.site_uuids[0]]) == [first.remote_id]
+    assert list(sandbox.leads[sandbox.site_uuids[0]]) == [lead_id_of(first)]
 
 
 async def test_update_patches_fields_then_adds_the_note(
@@ -256,15 +266,18 @@ async def test_update_patches_fields_then_adds_the_note(
     changed = make_lead(status="CONTACTED", phone="+44 7840 258823", postcode=None)
     item = prepared(dest, changed, update=True, remote_id=created.remote_id)
     outcome = await send_one(dest, ctx, item)
-    assert outcome == Outcome("updated", 200, "{}", None, created.remote_id)
+    rg_id = lead_id_of(created)
+    note = note_hash(item.payload["activities"][0]["description"])
+    assert outcome == Outcome("updated", 200, "{}", None, remote_ref(rg_id, note))
+    assert outcome.remote_id != created.remote_id  # a new note was delivered
     site = sandbox.site_uuids[0]
     _create, patch, activities = sandbox.received
-    assert (patch.method, patch.path) == ("PATCH", f"/rest/sites/{site}/leads/{created.remote_id}")
+    assert (patch.method, patch.path) == ("PATCH", f"/rest/sites/{site}/leads/{rg_id}")
     assert "id" not in patch.body
     assert "activities" not in patch.body
     assert patch.body["phone"] == "+44 7840 258823"
-    assert activities.path.endswith(f"/leads/{created.remote_id}/activities")
-    stored = sandbox.lead(site, str(created.remote_id))
+    assert activities.path.endswith(f"/leads/{rg_id}/activities")
+    stored = sandbox.lead(site, rg_id)
     assert stored is not None
     assert stored["phone"] == "+44 7840 258823"
     assert stored["zip"] == "96734"  # v1 cannot unset
@@ -281,7 +294,7 @@ async def test_update_v2_clears_fields_that_became_empty(
     assert (await send_one(dest, ctx, item)).status == "updated"
     assert sandbox.received[1].path.startswith("/v2/rest/sites/")
     assert sandbox.received[1].body["zip"] == ""
-    stored = sandbox.lead(sandbox.site_uuids[0], str(created.remote_id))
+    stored = sandbox.lead(sandbox.site_uuids[0], lead_id_of(created))
     assert stored is not None
     assert "zip" not in stored
     assert "phone" not in stored
@@ -296,7 +309,7 @@ async def test_update_of_a_lead_not_at_real_geeks_creates_it(
     assert outcome.status == "sent"
     assert outcome.detail == "not found at Real Geeks; created again"
     assert [r.status for r in sandbox.requests] == [404, 201]
-    assert sandbox.lead(sandbox.site_uuids[0], str(outcome.remote_id)) is not None
+    assert sandbox.lead(sandbox.site_uuids[0], lead_id_of(outcome)) is not None
 
 
 async def test_422_is_rejected_with_the_error_text(
@@ -321,7 +334,7 @@ async def test_rejected_note_after_patch(
     bad = {**item.payload, "activities": [{"type": ""}]}
     outcome = await send_one(dest, ctx, Prepared(item.lead, bad, "h", update=True))
     assert outcome.status == "rejected"
-    assert outcome.remote_id == created.remote_id
+    assert lead_id_of(outcome) == lead_id_of(created)
     assert (
         outcome.detail == "lead updated, but its note was not added: activities[0].type is required"
     )

@@ -202,7 +202,9 @@ def check_lead(
             body["activities"], strict=strict_activities, default_source=source, now=now
         )
     if mode == "potential-seller" and not any(
-        a["type"] == "property_viewed" and isinstance(a.get("property"), dict)
+        a["type"] == "property_viewed"
+        and isinstance(a.get("property"), dict)
+        and any(v is not None for v in a["property"].values())  # {} describes no property
         for a in change.activities
     ):
         raise Invalid(
