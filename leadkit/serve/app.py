@@ -173,7 +173,14 @@ async def _page(request: web.Request, table: str, *, camel: bool) -> web.Respons
             if body is not None:
                 return body
             result = query_table(
-                cur, raw, table, ignore=(AUTH_PARAM,), directory=reader.directory, counts=memo
+                cur,
+                raw,
+                table,
+                ignore=(AUTH_PARAM,),
+                directory=reader.directory,
+                counts=memo,
+                rows=reader.rows,
+                utc=True,  # the reader sets it when it opens the file
             )
             counts = pagination(
                 page=result.page, size=result.size, total=result.total, rows=result.frame.height

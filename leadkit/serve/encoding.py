@@ -14,6 +14,7 @@ there is one; naive timestamps are taken as UTC, as the query layer does), dates
 
 from __future__ import annotations
 
+import functools
 import re
 
 import orjson
@@ -75,12 +76,19 @@ def json_ready(frame: pl.DataFrame, *, camel: bool = False) -> pl.DataFrame:
         frame: a query result.
         camel: rename columns and STRUCT fields to camelCase, as KPro's API writes them.
     """
+    return frame.select(_json_exprs(tuple(frame.schema.items()), camel))
+
+
+@functools.lru_cache(maxsize=256)
+def _json_exprs(schema: tuple[tuple[str, pl.DataType], ...], camel: bool) -> list[pl.Expr]:
+    """The expressions of :func:`json_ready` for one schema, built once: for a wide table
+    they take longer to build than to run on a page."""
     exprs = []
-    for name, dtype in frame.schema.items():
+    for name, dtype in schema:
         expr = _ready(pl.col(name), dtype, camel)
         expr = pl.col(name) if expr is None else expr
         exprs.append(expr.alias(camel_case(name) if camel else name))
-    return frame.select(exprs)
+    return exprs
 
 
 def rows_json(frame: pl.DataFrame, *, camel: bool = False) -> bytes:

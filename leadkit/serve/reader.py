@@ -22,7 +22,10 @@ visible at the first request after it gave the file back, when the connection re
 
 **Memo.** For the same reason, whatever was computed from the open connection stays true
 until it closes: :attr:`SharedReader.memo` keeps recent answers (counts of a filter set,
-whole response bodies) for as long as the connection is open, and is emptied with it.
+whole response bodies) and :attr:`SharedReader.rows` the rows and sort orders read (a
+:class:`~leadkit.storage.queries.RowCache`) for as long as the connection is open, and both
+are emptied with it. (When a writer in the same process has the file open, the reader shares
+its database, whose data can change under it: then it keeps nothing.)
 
 Example:
     >>> import os, tempfile
@@ -42,16 +45,21 @@ import logging
 import os
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Collection, Hashable, Iterator
+from collections.abc import Collection, Iterator
 from types import TracebackType
-from typing import Any
 
 import duckdb
 
 from leadkit.errors import WarehouseError
 from leadkit.query import QueryInput
-from leadkit.storage.queries import QueryResult, TableDirectory, list_tables, query_table
+from leadkit.storage.queries import (
+    LruCache,
+    QueryResult,
+    RowCache,
+    TableDirectory,
+    list_tables,
+    query_table,
+)
 from leadkit.storage.warehouse import Warehouse
 
 __all__ = ["Memo", "SharedReader"]
@@ -59,7 +67,7 @@ __all__ = ["Memo", "SharedReader"]
 log = logging.getLogger("leadkit.serve")
 
 
-class Memo:
+class Memo(LruCache):
     """A thread-safe LRU of values computed from one open connection, bounded in bytes.
 
     Args:
@@ -69,45 +77,7 @@ class Memo:
     """
 
     def __init__(self, *, max_bytes: int = 64 << 20, max_entries: int = 4096) -> None:
-        self.max_bytes = max_bytes
-        self.max_entries = max_entries
-        self.hits = 0
-        self._size = 0
-        self._items: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, key: Hashable) -> Any:
-        """The value kept for ``key``, or None."""
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return item[0]
-
-    def __getitem__(self, key: Hashable) -> Any:
-        value = self.get(key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def __setitem__(self, key: Hashable, value: object) -> None:
-        size = len(value) if isinstance(value, bytes) else 64
-        if size > self.max_bytes // 8:
-            return  # one huge value would push out everything else
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._size -= old[1]
-            self._items[key] = (value, size)
-            self._size += size
-            while self._size > self.max_bytes or len(self._items) > self.max_entries:
-                _, (_, dropped) = self._items.popitem(last=False)
-                self._size -= dropped
+        super().__init__(max_bytes=max_bytes, max_entries=max_entries)
 
 
 def _alive(pid: int) -> bool:
@@ -151,6 +121,7 @@ class SharedReader:
         self.yields = 0
         self._directory = TableDirectory(keep_info=True)
         self._memo = Memo()
+        self._rows: RowCache | None = RowCache()
         self._cond = threading.Condition()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._stack: contextlib.ExitStack | None = None
@@ -213,6 +184,12 @@ class SharedReader:
         return self._memo
 
     @property
+    def rows(self) -> RowCache | None:
+        """Row blocks and sort orders read from the open connection (like :attr:`memo`);
+        None while the connection shares a writer's database in this process."""
+        return self._rows
+
+    @property
     def directory(self) -> TableDirectory:
         """Table names, keys and field catalogs of the open connection (like :attr:`memo`)."""
         return self._directory
@@ -247,10 +224,18 @@ class SharedReader:
     ) -> QueryResult:
         """:func:`~leadkit.storage.queries.query_table` on a cursor of the shared connection."""
         with self.cursor() as cur:
-            # Both are replaced only when the file is reopened, never while a cursor is out.
-            directory, memo = self._directory, self._memo
+            # All three are replaced only when the file is reopened, never while a cursor is out.
+            directory, memo, rows = self._directory, self._memo, self._rows
             return query_table(
-                cur, query, table, size=size, ignore=ignore, directory=directory, counts=memo
+                cur,
+                query,
+                table,
+                size=size,
+                ignore=ignore,
+                directory=directory,
+                counts=memo,
+                rows=rows,
+                utc=True,  # SET GLOBAL when the file was opened
             )
 
     def release(self, timeout_s: float = 30.0) -> None:
@@ -300,6 +285,9 @@ class SharedReader:
             con = stack.enter_context(self.warehouse.reading())
             # Every cursor of the connection reports timestamps in UTC.
             con.execute("SET GLOBAL TimeZone = 'UTC'")
+            # A writer in this process may have the file open: the reader then shares its
+            # database, whose data can change under it, so it keeps nothing it read.
+            mode = con.execute("SELECT current_setting('access_mode')").fetchall()[0][0]
         except BaseException:
             stack.close()
             with self._cond:
@@ -310,7 +298,9 @@ class SharedReader:
             self._con, self._stack = con, stack
             # Table schemas cannot change while the file is open: remember them until closed.
             self._directory = TableDirectory(keep_info=True)
-            self._memo = Memo()
+            stable = mode == "read_only"
+            self._memo = Memo() if stable else Memo(max_bytes=0)
+            self._rows = RowCache() if stable else None
             self._opening = False
             self.opens += 1
             self._active += 1
