@@ -11,26 +11,42 @@ How a run reads one list endpoint (spec §3, §5, §9, quirks Q2, Q3, Q5, Q6):
    ``concurrency`` in flight), in the same ascending order. Pages overlap by one lead so the
    scan can prove it saw everything (:mod:`.scan`).
 3. If the last page shows the list grew, keep following it page by page to the end.
-4. Responses are merged into engine pages of about :data:`BATCH_LEADS` leads (one commit
-   per 100-lead response would make the warehouse writer the bottleneck).
+4. Each response is split into its records without decoding it (msgspec); each record is
+   then decoded once, on the event loop, for its fingerprint (:class:`.models.RawRecords`,
+   well under a millisecond per response). Responses are merged into engine pages of about
+   :data:`BATCH_LEADS` leads (one commit per 100-lead response would make the warehouse
+   writer the bottleneck), which polars parses off the event loop while the fetching goes
+   on (at most :data:`MAX_PARSING` pages at a time).
 5. There is no date filter (Q3), so every run is a full scan; the engine upserts on
    ``(_source, lead_id)``, counts inserted / updated / unchanged by the record's
    fingerprint, and — when the scan was provably complete (``ctx.scan_stable``) — flags the
    leads it did not see as vanished (``_vanished_at``) and un-flags those that came back.
 
 Incoming leads go to ``ovipro_leads``, outgoing leads (``include_outgoing``) to
-``ovipro_outgoing_leads``; the two scans run one after the other.
+``ovipro_outgoing_leads``; the two scans run at the same time, sharing the ``concurrency``
+requests in flight.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from collections import deque
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Sequence,
+)
 from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar
 
+import msgspec
 import orjson
 
 from leadkit.engine.http import HttpClient
@@ -38,7 +54,7 @@ from leadkit.engine.paging import fan_out
 from leadkit.errors import SourceAuthError, SourceError
 from leadkit.systems.base import Page, RunContext, Source, TableSpec
 from leadkit.systems.ovipro.auth import OviProAuth
-from leadkit.systems.ovipro.models import Endpoint, parse_page, shape_of
+from leadkit.systems.ovipro.models import Endpoint, RawRecords, parse_records, shape_of
 from leadkit.systems.ovipro.scan import Edge, OffsetScan
 from leadkit.systems.ovipro.settings import OviProSettings
 
@@ -62,6 +78,9 @@ BATCH_LEADS = 1000
 #: Stop following a growing list after this many extra pages in one run.
 MAX_EXTRA_PAGES = 10_000
 
+#: Engine pages being parsed at once, at most (beyond that, fetching waits for parsing).
+MAX_PARSING = 2
+
 
 def new_request_id() -> str:
     """A fresh ``Request-ID``: a lowercase RFC 4122 uuid4 (spec §3).
@@ -73,6 +92,38 @@ def new_request_id() -> str:
         (True, True)
     """
     return str(uuid.uuid4())
+
+
+async def _merged(scans: Sequence[AsyncGenerator[Page, None]]) -> AsyncIterator[Page]:
+    """The pages of several scans as they come. Each scan runs ahead by at most one page
+    while its previous one is handed on (so it keeps fetching while the engine's queue is
+    full); an error in one scan stops the others."""
+    nexts: dict[asyncio.Future[Page], AsyncGenerator[Page, None]] = {
+        asyncio.ensure_future(anext(scan)): scan for scan in scans
+    }
+    try:
+        while nexts:
+            done, _ = await asyncio.wait(nexts, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                scan = nexts.pop(task)
+                try:
+                    page = task.result()
+                except StopAsyncIteration:
+                    continue
+                nexts[asyncio.ensure_future(anext(scan))] = scan
+                yield page
+    finally:
+        for task in nexts:
+            task.cancel()
+        await asyncio.gather(*nexts, return_exceptions=True)
+        for scan in scans:
+            await scan.aclose()
+
+
+async def _numbered(seq: int, parsing: Awaitable[Page]) -> Page:
+    page = await parsing
+    page.seq = seq
+    return page
 
 
 def is_invalid_api_key(status: int, body: bytes) -> bool:
@@ -156,10 +207,16 @@ class OviProSource(Source):
             totals[endpoint] = total
             ctx.on_total(sum(totals.values()))
 
+        # The endpoints are scanned at the same time, sharing ``concurrency`` requests in
+        # flight: the outgoing leads (often a page or two) do not wait for the incoming ones.
+        slots = asyncio.Semaphore(self.settings.concurrency)
+        scans = [
+            self._scan(ctx, http, endpoint, seq, unstable, announce, slots)
+            for endpoint in self.endpoints()
+        ]
         try:
-            for endpoint in self.endpoints():
-                async for page in self._scan(ctx, http, endpoint, seq, unstable, announce):
-                    yield page
+            async for page in _merged(scans):
+                yield page
         except SourceError as exc:
             raise self._explain(exc) from exc
         if unstable:
@@ -175,78 +232,104 @@ class OviProSource(Source):
         seq: Iterator[int],
         unstable: list[str],
         announce: Callable[[str, int], None],
-    ) -> AsyncIterator[Page]:
+        slots: asyncio.Semaphore,
+    ) -> AsyncGenerator[Page, None]:
         s = self.settings
         url = s.url(endpoint)
         shape = shape_of(endpoint)
         scan = OffsetScan(s.page_size)
+        headers = {"Accept": "application/json", **self._key()}
 
-        async def fetch(offset: int) -> tuple[list[Any], Edge]:
+        async def fetch(offset: int) -> tuple[list[bytes], Edge]:
             params = [("startIndex", str(offset)), ("size", str(s.page_size)), ("sort", SORT)]
-            resp = await http.request(
-                "GET", url, params=params, headers={"Accept": "application/json", **self._key()}
-            )
-            return await ctx.cpu(
-                read_response, resp.body, endpoint, offset, source=self.name, shown_url=resp.url
-            )
+            async with slots:
+                resp = await http.request("GET", url, params=params, headers=headers)
+            return read_response(resp.body, endpoint, offset, source=self.name, shown_url=resp.url)
 
-        buffer: list[Any] = []
+        batch = RawRecords(endpoint)
         offsets: list[int] = []
+        # Pages being parsed, oldest first. Parsing runs beside the fetching: the requests in
+        # flight are topped up while a page is parsed, not after.
+        building: deque[asyncio.Future[Page]] = deque()
 
-        def settle(records: list[Any], edge: Edge) -> None:
+        def settle(records: list[bytes], edge: Edge) -> None:
             drop = scan.add(edge)
-            if drop and records and _lead_id(records[-1]) in drop:
+            if drop and records and edge.last in drop:
                 records = records[:-1]
-            if drop and records and _lead_id(records[0]) in drop:
+            if drop and records and edge.first in drop:
                 records = records[1:]
-            buffer.extend(records)
+            batch.add(records)  # decoded and fingerprinted here: under 1 ms per response
             offsets.append(edge.offset)
 
-        async def take() -> Page:
+        def take() -> None:
+            nonlocal batch
             context = f"{shape.table} startIndex={min(offsets)}..{max(offsets)}"
-            page = await ctx.cpu(
-                build_page,
-                list(buffer),
-                endpoint,
-                context,
-                source=self.name,
-                run_id=ctx.run_id,
-                extracted_at=ctx.extracted_at,
+            building.append(
+                asyncio.ensure_future(
+                    _numbered(
+                        next(seq),
+                        ctx.cpu(
+                            build_page,
+                            batch,
+                            endpoint,
+                            context,
+                            source=self.name,
+                            run_id=ctx.run_id,
+                            extracted_at=ctx.extracted_at,
+                        ),
+                    )
+                )
             )
-            page.seq = next(seq)
-            buffer.clear()
+            batch = RawRecords(endpoint)
             offsets.clear()
-            return page
 
-        records, edge = await fetch(0)
-        expected = edge.total
-        announce(endpoint, expected)
-        settle(records, edge)
-        jobs: list[Callable[[], Coroutine[Any, Any, tuple[list[Any], Edge]]]] = [
-            partial(fetch, offset) for offset in scan.planned(edge.total)
-        ]
-        async for records, edge in fan_out(jobs, concurrency=s.concurrency, stop=ctx.stop):
+        async def built(wait: bool) -> AsyncIterator[Page]:
+            """Parsed pages in order: those done, and with ``wait`` the oldest if too many
+            are under way (memory stays bounded when parsing falls behind)."""
+            while building and (building[0].done() or (wait and len(building) > MAX_PARSING)):
+                yield await building.popleft()
+
+        try:
+            records, edge = await fetch(0)
+            expected = edge.total
+            announce(endpoint, expected)
             settle(records, edge)
-            if len(buffer) >= BATCH_LEADS:
-                yield await take()
-        # The list grew while we read it: follow it to the end.
-        extra = 0
-        while not ctx.stop.is_set() and (offset := scan.follow()) is not None:
-            extra += 1
-            if extra > MAX_EXTRA_PAGES:
-                unstable.append(f"{shape.table}: stopped following new leads after {extra} pages")
-                break
-            records, edge = await fetch(offset)
-            if edge.total > expected:
-                expected = edge.total
-                announce(endpoint, expected)
-            settle(records, edge)
-            if len(buffer) >= BATCH_LEADS:
-                yield await take()
-        if offsets:
-            # The rest, and at least one page per endpoint (even an empty one): it tells the
-            # engine this table was scanned.
-            yield await take()
+            jobs: list[Callable[[], Coroutine[Any, Any, tuple[list[bytes], Edge]]]] = [
+                partial(fetch, offset) for offset in scan.planned(edge.total)
+            ]
+            async for records, edge in fan_out(jobs, concurrency=s.concurrency, stop=ctx.stop):
+                settle(records, edge)
+                if batch.received >= BATCH_LEADS:
+                    take()
+                async for page in built(wait=True):
+                    yield page
+            # The list grew while we read it: follow it to the end.
+            extra = 0
+            while not ctx.stop.is_set() and (offset := scan.follow()) is not None:
+                extra += 1
+                if extra > MAX_EXTRA_PAGES:
+                    unstable.append(
+                        f"{shape.table}: stopped following new leads after {extra} pages"
+                    )
+                    break
+                records, edge = await fetch(offset)
+                if edge.total > expected:
+                    expected = edge.total
+                    announce(endpoint, expected)
+                settle(records, edge)
+                if batch.received >= BATCH_LEADS:
+                    take()
+                async for page in built(wait=True):
+                    yield page
+            if offsets:
+                # The rest, and at least one page per endpoint (even an empty one): it tells
+                # the engine this table was scanned.
+                take()
+            while building:
+                yield await building.popleft()
+        finally:
+            for task in building:
+                task.cancel()
         if ctx.stop.is_set() or extra > MAX_EXTRA_PAGES:
             return
         why = scan.verdict()
@@ -309,34 +392,50 @@ class OviProSource(Source):
         )
 
 
+class _Envelope(msgspec.Struct):
+    """A list response (spec §5, §9): ``leads`` split into records without decoding them."""
+
+    totalCount: int
+    leads: list[msgspec.Raw]
+
+
+class _LeadId(msgspec.Struct):
+    """Just the ``leadId`` of a record (the scan's boundary leads)."""
+
+    leadId: Any = None
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+_LEAD_ID = msgspec.json.Decoder(_LeadId)
+
+
 def read_response(
     body: bytes, endpoint: Endpoint, offset: int, *, source: str, shown_url: str
-) -> tuple[list[Any], Edge]:
-    """Decode one list response: its ``leads`` and the :class:`Edge` the scan needs.
+) -> tuple[list[bytes], Edge]:
+    """Split one list response into its leads, each the JSON text as sent, and the
+    :class:`Edge` the scan needs. Cheap (the records are not decoded), so it runs on the
+    event loop.
 
     Raises:
         SourceError: the body is not the documented ``{totalCount, leads}`` object.
     """
     context = f"{shape_of(endpoint).table} startIndex={offset}"
     try:
-        envelope = orjson.loads(body)
-        records = envelope["leads"]
-        total = envelope["totalCount"]
-        if not isinstance(records, list):
-            raise TypeError("leads is not an array")
-        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-            raise TypeError(f"totalCount is {total!r}, not a count")
-    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        envelope = _ENVELOPE.decode(body)
+        if envelope.totalCount < 0:
+            raise ValueError(f"totalCount is {envelope.totalCount!r}, not a count")
+    except (msgspec.DecodeError, ValueError) as exc:
         raise SourceError(
             f"{source}: {context} is not the documented {{totalCount, leads}} response "
             f"({type(exc).__name__}: {exc}); first bytes: {body[:120]!r}",
             source=source,
             url=shown_url,
         ) from exc
+    records = [bytes(raw) for raw in envelope.leads]
     edge = Edge(
         offset=offset,
         count=len(records),
-        total=total,
+        total=envelope.totalCount,
         first=_lead_id(records[0]) if records else None,
         last=_lead_id(records[-1]) if records else None,
     )
@@ -344,7 +443,7 @@ def read_response(
 
 
 def build_page(
-    records: list[Any],
+    records: RawRecords | Sequence[bytes],
     endpoint: Endpoint,
     context: str,
     *,
@@ -352,23 +451,33 @@ def build_page(
     run_id: str,
     extracted_at: datetime,
 ) -> Page:
-    """Parse the leads of one or more responses into one :class:`Page` (``seq`` unset).
+    """Parse the leads of one or more responses into one :class:`Page` (``seq`` unset):
+    either the leads as sent (JSON text each) or already decoded into
+    :class:`~leadkit.systems.ovipro.models.RawRecords` of ``endpoint``.
 
     Module-level functions of plain arguments, so the engine can run them in a worker
     process.
     """
-    parsed = parse_page(
-        records, endpoint, source=source, run_id=run_id, extracted_at=extracted_at, context=context
+    if not isinstance(records, RawRecords):
+        raws = records
+        records = RawRecords(endpoint)
+        records.add(raws)
+    parsed = parse_records(
+        records, source=source, run_id=run_id, extracted_at=extracted_at, context=context
     )
     return Page(
         seq=-1,
         frame=parsed.frame,
         table=shape_of(endpoint).table,
         rejects=parsed.rejects,
-        received=len(records),
+        received=records.received,
     )
 
 
-def _lead_id(record: Any) -> str | None:
-    value = record.get("leadId") if isinstance(record, dict) else None
+def _lead_id(raw: bytes) -> str | None:
+    """The ``leadId`` of a record if it is a non-empty string, else None."""
+    try:
+        value = _LEAD_ID.decode(raw).leadId
+    except msgspec.DecodeError:  # not an object (ValidationError is a DecodeError)
+        return None
     return value if isinstance(value, str) and value else None

@@ -323,7 +323,7 @@ def body(total: Any, leads: Any) -> bytes:
 def test_a_response_gives_its_leads_and_edges_and_pages_merge_responses() -> None:
     records = [item(f"00000000-0000-4000-8000-00000000000{i}") for i in range(3)]
     leads, edge = read_response(body(10, records), "leads", 3, source="main", shown_url="u")
-    assert leads == records
+    assert [orjson.loads(raw) for raw in leads] == records
     assert (edge.offset, edge.count, edge.total) == (3, 3, 10)
     assert edge.first == records[0]["leadId"]
     assert edge.last == records[2]["leadId"]

@@ -20,6 +20,7 @@ from leadkit.systems.ovipro.sandbox import (
     DEMO_USERNAME,
     OviProSandbox,
 )
+from leadkit.systems.ovipro.sandbox.tokens import TokenError, TokenIssuer
 from tests.systems.ovipro.conftest import Api, SandboxFactory
 
 MISSING = "send Authorization: Bearer <access_token> (POST the token endpoint first)"
@@ -322,3 +323,21 @@ async def test_paths_are_configurable(
         reply = await api.call("GET", sb.base_url + "/outgoing", query="size=2")
         assert (reply.status, reply.body["totalCount"]) == (200, 10)
         assert (await api.call("GET", sb.base_url + "/leads")).status == 404
+
+
+def test_a_checked_token_is_not_decoded_again_but_still_expires() -> None:
+    issuer = TokenIssuer()
+    token = issuer.issue("demo", offices=("o1",), marketplaces=(), lifetime_s=60, now=1000.0)
+    first = issuer.verify(token, now=1001.0)
+    again = issuer.verify(token, now=1059.0)  # from the cache
+    assert first == again
+    assert again.offices == frozenset({"o1"})
+    with pytest.raises(TokenError, match="expired"):
+        issuer.verify(token, now=1060.0)
+    fresh = issuer.issue("demo", offices=(), marketplaces=(), lifetime_s=60, now=1000.0)
+    issuer.verify(fresh, now=1001.0)
+    issuer.expire_all(now=1002.0)
+    with pytest.raises(TokenError, match="expired"):
+        issuer.verify(fresh, now=1003.0)
+    with pytest.raises(TokenError, match="signature"):
+        issuer.verify(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1], now=1001.0)

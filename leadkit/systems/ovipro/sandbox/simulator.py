@@ -75,6 +75,7 @@ def make_app(config: OviProSandboxConfig | None = None) -> web.Application:
     scope = frozenset(world.office_ids)
     for sort in ((), (("creationTime", False),)):  # the default order and extraction's
         store.select("incoming", ListQuery(sort=sort), scope)
+    store.render()  # answers then only join ready JSON
     if config.leads + config.outgoing_leads >= 10_000:
         gc.collect()  # a big heap: collect now, rather than as a pause on an early request
     app = web.Application(client_max_size=16 * 1024 * 1024)

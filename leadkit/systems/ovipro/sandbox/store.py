@@ -143,6 +143,13 @@ class LeadStore:
             self.outgoing[item["leadId"]] = Record("outgoing", item)
         self.changed()
 
+    def render(self) -> None:
+        """Encode every lead's JSON now (at start-up) rather than on the first request that
+        lists it."""
+        for records in (self.incoming, self.outgoing):
+            for record in records.values():
+                record.json  # noqa: B018 - encodes and caches
+
     def delete(self, kind: Kind, lead_ids: Iterable[str]) -> list[str]:
         """Delete leads by id; return the ids that existed."""
         records = self.records(kind)

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import secrets
 import time
@@ -65,6 +66,9 @@ class TokenIssuer:
     def __init__(self, secret: bytes | None = None):
         self._secret = secret or secrets.token_bytes(32)
         self._expiry: dict[str, float] = {}
+        # Tokens whose signature and claims were checked once: a token's text never changes
+        # meaning, so later requests skip the JWT decoding (expiry is still checked each time).
+        self._checked: dict[str, tuple[str, TokenClaims]] = {}
         self.issued = 0
 
     def issue(
@@ -99,6 +103,13 @@ class TokenIssuer:
         Raises:
             TokenError: malformed, signed with another key, of another issuer, or expired.
         """
+        checked = self._checked.get(token)
+        if checked is not None:
+            token_id, known = checked
+            expires_at = self._expiry.get(token_id, known.expires_at)
+            if (time.time() if now is None else now) >= expires_at:
+                raise TokenError("the token has expired")
+            return dataclasses.replace(known, expires_at=expires_at)
         try:
             claims = jwt.decode(
                 token,
@@ -111,16 +122,19 @@ class TokenIssuer:
             raise TokenError("the token's signature is not valid") from None
         except jwt.PyJWTError:
             raise TokenError("the token is malformed") from None
-        expires_at = self._expiry.get(str(claims["jti"]), float(claims["exp"]))
-        current = time.time() if now is None else now
-        if current >= expires_at:
-            raise TokenError("the token has expired")
-        return TokenClaims(
+        token_id = str(claims["jti"])
+        known = TokenClaims(
             subject=str(claims["sub"]),
             offices=frozenset(claims.get("offices") or ()),
             marketplaces=frozenset(claims.get("marketplaces") or ()),
-            expires_at=expires_at,
+            expires_at=float(claims["exp"]),
         )
+        if token_id in self._expiry:  # one of ours (the cache stays as small as ``issued``)
+            self._checked[token] = (token_id, known)
+        expires_at = self._expiry.get(token_id, known.expires_at)
+        if (time.time() if now is None else now) >= expires_at:
+            raise TokenError("the token has expired")
+        return dataclasses.replace(known, expires_at=expires_at)
 
     def expire_all(self, now: float | None = None) -> None:
         """Make every token issued so far expire now (tests of mid-extract expiry)."""
