@@ -123,6 +123,10 @@ class ServeSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
     api_key: SecretStr | None = None
+    #: Rows kept in memory between requests, in MB of Arrow data (0: none).
+    row_cache_mb: int = Field(default=256, ge=0, le=1 << 16)
+    #: Sort orders of results clients page through, in MB (4 bytes a row; 0: none).
+    order_cache_mb: int = Field(default=64, ge=0, le=1 << 16)
 
 
 class LeadkitConfig(BaseModel):

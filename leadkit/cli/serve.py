@@ -54,7 +54,15 @@ def run_serve_command(
         out.print(Text("\n".join(lines)), highlight=False, soft_wrap=True)
         out.file.flush()
 
-    serve_forever(warehouse, api_key=key, host=host, port=port, on_ready=ready)
+    serve_forever(
+        warehouse,
+        api_key=key,
+        host=host,
+        port=port,
+        on_ready=ready,
+        row_cache_mb=cfg.serve.row_cache_mb,
+        order_cache_mb=cfg.serve.order_cache_mb,
+    )
 
 
 def _guard_aiohttp_logs(redactor: Redactor) -> None:

@@ -72,6 +72,8 @@ def create_app(
     api_key: str | None,
     no_auth: bool = False,
     threads: int = DEFAULT_THREADS,
+    row_cache_mb: int = 256,
+    order_cache_mb: int = 64,
 ) -> web.Application:
     """The application serving ``warehouse``.
 
@@ -80,6 +82,8 @@ def create_app(
         api_key: the key clients must send as ``api_key``.
         no_auth: serve without a key (only when ``api_key`` is None; for local use).
         threads: worker threads running the queries.
+        row_cache_mb: rows kept in memory between requests (``[serve] row_cache_mb``).
+        order_cache_mb: sort orders kept for clients paging (``[serve] order_cache_mb``).
 
     Raises:
         ValueError: no ``api_key`` and not ``no_auth``, or both.
@@ -87,7 +91,7 @@ def create_app(
     if (api_key is None) != no_auth:
         raise ValueError("give exactly one of api_key or no_auth=True")
     app = web.Application(middlewares=[_guard])
-    app[READER] = SharedReader(warehouse)
+    app[READER] = SharedReader(warehouse, row_cache_mb=row_cache_mb, order_cache_mb=order_cache_mb)
     app[_POOL] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="leadkit-serve")
     app[_API_KEY] = api_key or ""
     app.on_startup.append(_start)

@@ -53,6 +53,8 @@ import duckdb
 from leadkit.errors import WarehouseError
 from leadkit.query import QueryInput
 from leadkit.storage.queries import (
+    ORDER_CACHE_BYTES,
+    ROW_CACHE_BYTES,
     LruCache,
     QueryResult,
     RowCache,
@@ -99,6 +101,9 @@ class SharedReader:
         idle_s: close the connection after this long without a request.
         writer_wait_s: how long a request waits for a waiting writer to get the file
             before it opens anyway (a writer that never gets in, e.g. one that died).
+        row_cache_mb: rows kept between requests while the file is open, in MB of Arrow
+            data (``[serve] row_cache_mb``); 0 with ``order_cache_mb`` 0: no row cache.
+        order_cache_mb: sort orders of results a client pages through, in MB.
 
     Attributes:
         opens: how many times the file was opened.
@@ -112,8 +117,11 @@ class SharedReader:
         poll_s: float = 0.01,
         idle_s: float = 1.0,
         writer_wait_s: float = 10.0,
+        row_cache_mb: int = ROW_CACHE_BYTES >> 20,
+        order_cache_mb: int = ORDER_CACHE_BYTES >> 20,
     ) -> None:
         self.warehouse = warehouse
+        self._cache_bytes = (row_cache_mb << 20, order_cache_mb << 20)
         self.poll_s = poll_s
         self.idle_s = idle_s
         self.writer_wait_s = writer_wait_s
@@ -121,7 +129,7 @@ class SharedReader:
         self.yields = 0
         self._directory = TableDirectory(keep_info=True)
         self._memo = Memo()
-        self._rows: RowCache | None = RowCache()
+        self._rows: RowCache | None = self._row_cache()
         self._cond = threading.Condition()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._stack: contextlib.ExitStack | None = None
@@ -132,6 +140,12 @@ class SharedReader:
         self._closed = False
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+
+    def _row_cache(self) -> RowCache | None:
+        rows, orders = self._cache_bytes
+        if rows == 0 and orders == 0:
+            return None
+        return RowCache(max_bytes=rows, order_bytes=orders)
 
     def __repr__(self) -> str:
         state = "open" if self._con is not None else "closed"
@@ -300,7 +314,7 @@ class SharedReader:
             self._directory = TableDirectory(keep_info=True)
             stable = mode == "read_only"
             self._memo = Memo() if stable else Memo(max_bytes=0)
-            self._rows = RowCache() if stable else None
+            self._rows = self._row_cache() if stable else None
             self._opening = False
             self.opens += 1
             self._active += 1

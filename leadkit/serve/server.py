@@ -134,6 +134,8 @@ class QueryServer:
         port: the port (0 = any free port; see :attr:`base_url` once started).
         access_log: where to write one line per request (None: no access log).
         threads: worker threads running the queries.
+        row_cache_mb: rows kept in memory between requests (``[serve] row_cache_mb``).
+        order_cache_mb: sort orders kept for clients paging (``[serve] order_cache_mb``).
 
     Attributes:
         reader: the warehouse connection shared by the requests (``opens``, ``yields``).
@@ -149,8 +151,17 @@ class QueryServer:
         port: int = 0,
         access_log: logging.Logger | None = ACCESS_LOGGER,
         threads: int = DEFAULT_THREADS,
+        row_cache_mb: int = 256,
+        order_cache_mb: int = 64,
     ) -> None:
-        self.app = create_app(warehouse, api_key=api_key, no_auth=no_auth, threads=threads)
+        self.app = create_app(
+            warehouse,
+            api_key=api_key,
+            no_auth=no_auth,
+            threads=threads,
+            row_cache_mb=row_cache_mb,
+            order_cache_mb=order_cache_mb,
+        )
         self.reader: SharedReader = self.app[READER]
         self.host = host
         self.port = port
@@ -185,6 +196,8 @@ def serve_forever(
     host: str,
     port: int,
     on_ready: Callable[[str], None] | None = None,
+    row_cache_mb: int = 256,
+    order_cache_mb: int = 64,
 ) -> None:
     """Run :class:`QueryServer` until SIGINT/SIGTERM; ``on_ready(base_url)`` once listening."""
 
@@ -195,7 +208,13 @@ def serve_forever(
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
         server = QueryServer(
-            warehouse, api_key=api_key, no_auth=api_key is None, host=host, port=port
+            warehouse,
+            api_key=api_key,
+            no_auth=api_key is None,
+            host=host,
+            port=port,
+            row_cache_mb=row_cache_mb,
+            order_cache_mb=order_cache_mb,
         )
         async with server:
             if on_ready is not None:

@@ -198,3 +198,24 @@ def test_a_reader_sharing_a_writers_database_keeps_nothing(tmp_path: Path) -> No
             assert reader.rows is None
             con.execute("INSERT INTO t SELECT i, now() FROM range(10, 15) r(i)")
             assert reader.query("size=3", "t").total == 15
+
+
+def test_the_serve_settings_size_the_caches_and_zero_turns_them_off(wh: Warehouse) -> None:
+    from leadkit.config import parse_config
+
+    cfg = parse_config({"serve": {"row_cache_mb": 8, "order_cache_mb": 0}})
+    with SharedReader(
+        wh, row_cache_mb=cfg.serve.row_cache_mb, order_cache_mb=cfg.serve.order_cache_mb
+    ) as reader:
+        first = reader.query("sort=-id&size=50&page=40", "people")
+        rows = reader.rows
+        assert rows is not None
+        assert (rows.blocks.max_bytes, rows.orders.max_bytes) == (8 << 20, 0)
+        assert len(rows.orders) == 0
+        assert reader.query("sort=-id&size=50&page=40", "people").frame.equals(first.frame)
+    with SharedReader(wh, row_cache_mb=0, order_cache_mb=0) as reader:
+        assert reader.query("sort=-id&size=50&page=40", "people").frame.equals(first.frame)
+        assert reader.rows is None
+    assert parse_config({"serve": {"row_cache_mb": 0}}).serve.row_cache_mb == 0
+    with pytest.raises(Exception, match="row_cache_mb"):
+        parse_config({"serve": {"row_cache_mb": -1}})
