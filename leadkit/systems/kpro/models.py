@@ -316,7 +316,12 @@ def parse_raw_page(
             continue
         objects.append(raw)
         # Q7: ``listing.Development`` is read as ``listing.development`` (rare: decode only then).
-        lines.append(_fix_development(raw) if b'"Development"' in raw else raw)
+        line = _fix_development(raw) if b'"Development"' in raw else raw
+        if b"\n" in line or b"\r" in line:
+            # A pretty-printed record: one NDJSON line needs it on one line. Raw line breaks
+            # can only be whitespace between tokens (JSON strings escape them).
+            line = line.replace(b"\r", b" ").replace(b"\n", b" ")
+        lines.append(line)
     frame, more = parse_records(objects, lines, context=context)
     rejects.extend(more)
     if frame.height == 0:

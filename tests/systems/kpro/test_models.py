@@ -254,3 +254,18 @@ def test_a_body_that_is_not_the_envelope_fails_the_page_clearly(body: bytes) -> 
         parse_envelope(
             body, 3, source="main", run_id="r1", extracted_at=NOW, shown_url="http://127.0.0.1/x"
         )
+
+
+def test_a_pretty_printed_page_loads_and_keeps_its_text() -> None:
+    from leadkit.systems.kpro.client import parse_envelope
+
+    pretty = orjson.dumps(lead(id=9), option=orjson.OPT_INDENT_2)
+    assert b"\n" in pretty
+    body = b'{\n  "data": [\n' + pretty + b'\n  ],\n  "pagination": {"total": 1}\n}'
+    page, _ = parse_envelope(
+        body, 1, source="main", run_id="r1", extracted_at=NOW, shown_url="http://127.0.0.1/x"
+    )
+    assert page.rejects == []
+    assert page.frame["id"].to_list() == [9]
+    assert page.frame["_raw"][0] == pretty.decode()
+    assert page.frame["site"][0] == {"id": 3, "code": "ZPL", "name": "Zoopla"}
