@@ -122,47 +122,34 @@ def _ovipro(o: SandboxOptions) -> AbstractAsyncContextManager[Any]:
 
 def _ovipro_toml(name: str, sb: Any) -> str:
     env = f"LEADKIT_{name.upper()}"
-    return (
-        f"[sources.{name}]\n"
+    account = (
         'kind = "ovipro"\n'
         f'base_url = "{sb.base_url}"\n'
         f'auth_url = "{sb.auth_url}"\n'
         f'username = "${{{env}_USERNAME:-{sb.username}}}"\n'
         f'password = "${{{env}_PASSWORD:-{sb.password}}}"\n'
+    )
+    return (
+        f"[sources.{name}]\n{account}"
         "page_size = 100\n"
         "concurrency = 8\n"
         "\n"
         f"# The same account's lead creation: `leadkit push {name}_create --where ...`.\n"
-        f"[destinations.{name}_create]\n"
-        'kind = "ovipro"\n'
-        f'base_url = "{sb.base_url}"\n'
-        f'auth_url = "{sb.auth_url}"\n'
-        f'username = "${{{env}_USERNAME:-{sb.username}}}"\n'
-        f'password = "${{{env}_PASSWORD:-{sb.password}}}"\n'
+        f"[destinations.{name}_create]\n{account}"
         f'agency_office_id = "{sb.office_ids[0]}"\n'
         'phone_region = "GB"  # national numbers in the warehouse are British\n'
         "\n"
         "# Handle the leads OviPro sent us: `leadkit push "
         f'{name}_status --table ovipro_leads --where "leadStatusCode=NEW"`.\n'
-        f"[destinations.{name}_status]\n"
-        'kind = "ovipro"\n'
+        f"[destinations.{name}_status]\n{account}"
         'endpoint = "status"\n'
         'status_code = "IN_PROGRESS"\n'
-        f'base_url = "{sb.base_url}"\n'
-        f'auth_url = "{sb.auth_url}"\n'
-        f'username = "${{{env}_USERNAME:-{sb.username}}}"\n'
-        f'password = "${{{env}_PASSWORD:-{sb.password}}}"\n'
         "\n"
         "# Send OviPro's leads on to a partner: `leadkit push "
         f"{name}_outgoing --table ovipro_leads --where ...`.\n"
-        f"[destinations.{name}_outgoing]\n"
-        'kind = "ovipro"\n'
+        f"[destinations.{name}_outgoing]\n{account}"
         'endpoint = "outgoing"\n'
         'subject = "Asiakas tarvitsee rahoitusta"\n'
-        f'base_url = "{sb.base_url}"\n'
-        f'auth_url = "{sb.auth_url}"\n'
-        f'username = "${{{env}_USERNAME:-{sb.username}}}"\n'
-        f'password = "${{{env}_PASSWORD:-{sb.password}}}"\n'
         f'agency_office_id = "{sb.office_ids[0]}"  # the sending office\n'
     )
 
@@ -223,25 +210,21 @@ def _realgeeks(o: SandboxOptions) -> AbstractAsyncContextManager[Any]:
 
 def _realgeeks_toml(name: str, sb: Any) -> str:
     env = f"LEADKIT_{name.upper()}_PASSWORD"
-    return (
-        f"[destinations.{name}]\n"
+    account = (
         'kind = "realgeeks"\n'
         f'base_url = "{sb.base_url}"\n'
         f'username = "{sb.username}"\n'
         f'password = "${{{env}:-{sb.password}}}"\n'
         f'site_uuid = "{sb.site_uuids[0]}"\n'
         'lead_source = "leadkit demo"\n'
+    )
+    return (
+        f"[destinations.{name}]\n{account}"
         'phone_region = "GB"  # the sandbox sources are British; +… numbers keep their own\n'
         "\n"
         "# The same site's anonymous potential sellers, from the realties of OviPro leads:\n"
         f"# `leadkit push {name}_sellers --table ovipro_leads --where ...`.\n"
-        f"[destinations.{name}_sellers]\n"
-        'kind = "realgeeks"\n'
-        f'base_url = "{sb.base_url}"\n'
-        f'username = "{sb.username}"\n'
-        f'password = "${{{env}:-{sb.password}}}"\n'
-        f'site_uuid = "{sb.site_uuids[0]}"\n'
-        'lead_source = "leadkit demo"\n'
+        f"[destinations.{name}_sellers]\n{account}"
         'lead_kind = "potential_seller"\n'
         'property_fields = { street_address = "lead.realty.address.street_address", '
         'city = "lead.realty.address.postal_area", zip = "lead.realty.address.postcode" }\n'

@@ -30,7 +30,7 @@ import phonenumbers
 from leadkit.errors import short_repr
 from leadkit.push.base import LeadRejected
 
-__all__ = ["PhoneStyle", "is_email", "normalise_email", "normalise_phone"]
+__all__ = ["PhoneStyle", "is_email", "normalise_email", "normalise_phone", "text_or_none"]
 
 PhoneStyle = Literal["e164", "national", "international"]
 
@@ -45,6 +45,18 @@ _STYLES = {
     "national": phonenumbers.PhoneNumberFormat.NATIONAL,
     "international": phonenumbers.PhoneNumberFormat.INTERNATIONAL,
 }
+
+
+def text_or_none(value: object) -> str | None:
+    """``value`` as trimmed text, or None when it is None or blank (a column to a field).
+
+    >>> text_or_none("  Matti "), text_or_none("   "), text_or_none(None), text_or_none(42)
+    ('Matti', None, None, '42')
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def is_email(value: str) -> bool:

@@ -57,7 +57,7 @@ from leadkit.push.base import (
     PushContext,
     json_ready,
 )
-from leadkit.push.contact import is_email, normalise_email, normalise_phone
+from leadkit.push.contact import is_email, normalise_email, normalise_phone, text_or_none
 
 __all__ = [
     "ENQUIRY_TYPES",
@@ -226,13 +226,6 @@ def _postcode(value: object) -> str | None:
     return f"{compact[:-3]} {compact[-3:]}"
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
 def _id_of(value: object) -> Any:
     return value.get("id") if isinstance(value, Mapping) else None
 
@@ -321,12 +314,12 @@ class KProDestination(Destination):
             "email": normalise_email(row.get("email")),
             "siteId": s.site_id,
             "sendEmailConfirmation": True if s.send_email_confirmation else None,
-            "firstName": _text(row.get("first_name")),
-            "lastName": _text(row.get("last_name")),
+            "firstName": text_or_none(row.get("first_name")),
+            "lastName": text_or_none(row.get("last_name")),
         }
-        if not data["firstName"] and not data["lastName"] and _text(row.get("full_name")):
-            extra["full name"] = _text(row.get("full_name"))
-        phone = _text(row.get("phone"))
+        if not data["firstName"] and not data["lastName"] and text_or_none(row.get("full_name")):
+            extra["full name"] = text_or_none(row.get("full_name"))
+        phone = text_or_none(row.get("phone"))
         if phone:
             try:
                 data["phone"] = normalise_phone(phone, region=s.phone_region)
@@ -335,17 +328,17 @@ class KProDestination(Destination):
                     raise
                 extra["phone (not valid)"] = phone
         home = row.get("home_postcode") if native else row.get("postcode")
-        if _text(home):
+        if text_or_none(home):
             data["homePostcode"] = _postcode(home)
             if data["homePostcode"] is None:
-                extra["postcode (not UK)"] = _text(home)
-        message = _text(row.get("additional_info") if native else row.get("message"))
+                extra["postcode (not UK)"] = text_or_none(home)
+        message = text_or_none(row.get("additional_info") if native else row.get("message"))
         if native:
             self._native(row, data, extra)
         else:
             for name in ("status", "category", "channel"):
-                if _text(row.get(name)):
-                    extra[name] = _text(row.get(name))
+                if text_or_none(row.get(name)):
+                    extra[name] = text_or_none(row.get(name))
         created = row.get("created_at")
         if isinstance(created, datetime):
             extra["created"] = created.astimezone(UTC).isoformat(timespec="seconds")
@@ -366,13 +359,13 @@ class KProDestination(Destination):
         s = self.settings
         for field in _TEXTS:
             column = re.sub(r"([A-Z])", r"_\1", field).lower()
-            data[field] = _text(row.get(column))
+            data[field] = text_or_none(row.get(column))
         for field in _BOOLEANS:
             column = re.sub(r"([A-Z])", r"_\1", field).lower()
             value = row.get(column)
             data[field] = value if isinstance(value, bool) else None
         born = row.get("date_of_birth")
-        data["dateOfBirth"] = born.isoformat() if isinstance(born, date) else _text(born)
+        data["dateOfBirth"] = born.isoformat() if isinstance(born, date) else text_or_none(born)
         for field, column in (("annualHouseholdIncome", "annual_household_income"),
                               ("deposit", "deposit")):  # fmt: skip
             value = row.get(column)
@@ -384,12 +377,12 @@ class KProDestination(Destination):
         data["livingCircumstance"] = _id_of(row.get("living_circumstance"))
         data["workingCircumstance"] = _id_of(row.get("working_circumstance"))
         data["homeOwnershipStatus"] = row.get("home_ownership_status")
-        work = _text(row.get("work_postcode"))
+        work = text_or_none(row.get("work_postcode"))
         if work:
             data["workPostcode"] = _postcode(work)
             if data["workPostcode"] is None:
                 extra["work postcode (not UK)"] = work
-        enquiry = _text(row.get("enquiry_type"))
+        enquiry = text_or_none(row.get("enquiry_type"))
         if enquiry in ENQUIRY_TYPES:
             data["enquiryType"] = enquiry
         elif enquiry:
@@ -397,10 +390,10 @@ class KProDestination(Destination):
         listing, prop = row.get("listing"), row.get("property")
         development = row.get("development")
         if isinstance(listing, Mapping):
-            data["listingExternalRef"] = _text(listing.get("external_ref"))
+            data["listingExternalRef"] = text_or_none(listing.get("external_ref"))
             extra["listing"] = f"{listing.get('id')} {listing.get('name') or ''}".strip()
         if isinstance(prop, Mapping):
-            data["propertyExternalRef"] = _text(prop.get("external_ref"))
+            data["propertyExternalRef"] = text_or_none(prop.get("external_ref"))
             if isinstance(prop.get("bedrooms"), int):
                 data["bedrooms"] = [prop["bedrooms"]]
             extra["property"] = prop.get("id")

@@ -74,7 +74,7 @@ from leadkit.push.base import (
     PushContext,
     json_ready,
 )
-from leadkit.push.contact import normalise_email, normalise_phone
+from leadkit.push.contact import normalise_email, normalise_phone, text_or_none
 from leadkit.systems.ovipro.auth import OviProAuth
 from leadkit.systems.ovipro.client import is_invalid_api_key, new_request_id
 from leadkit.systems.ovipro.settings import OviProSettings
@@ -305,13 +305,6 @@ class CreateLeadBody(BaseModel):
     lead: _Lead
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
 class OviProDestination(Destination):
     """Create leads in OviPro (one request per lead; OviPro has no batch create).
 
@@ -370,10 +363,10 @@ class OviProDestination(Destination):
         native = isinstance(row.get("lead"), Mapping)  # an ovipro_leads row
         inner: Mapping[str, Any] = row["lead"] if native else {}
         person: Mapping[str, Any] = inner.get("customer") or {} if native else row
-        first = _text(person.get("first_name"))
-        last = _text(person.get("last_name"))
-        email_raw = _text(person.get("email_address") if native else row.get("email"))
-        phone_raw = _text(person.get("phone_number") if native else row.get("phone"))
+        first = text_or_none(person.get("first_name"))
+        last = text_or_none(person.get("last_name"))
+        email_raw = text_or_none(person.get("email_address") if native else row.get("email"))
+        phone_raw = text_or_none(person.get("phone_number") if native else row.get("phone"))
         email = normalise_email(email_raw, field="email") if email_raw else None
         phone = (
             normalise_phone(phone_raw, region=s.phone_region, field="phone") if phone_raw else None
@@ -383,23 +376,23 @@ class OviProDestination(Destination):
                 "OviPro needs an e-mail address or a phone number; the lead has neither"
             )
         extra: dict[str, Any] = {"origin": lead.key}
-        if not first and not last and _text(row.get("full_name")):
-            extra["full name"] = _text(row.get("full_name"))
-        message = _text(inner.get("message") if native else row.get("message"))
+        if not first and not last and text_or_none(row.get("full_name")):
+            extra["full name"] = text_or_none(row.get("full_name"))
+        message = text_or_none(inner.get("message") if native else row.get("message"))
         for name in ("status", "category", "channel", "postcode"):
-            if not native and _text(row.get(name)):
-                extra[name] = _text(row.get(name))
+            if not native and text_or_none(row.get(name)):
+                extra[name] = text_or_none(row.get(name))
         if native:
             extra["status"] = row.get("lead_status_code")
             extra["source type"] = inner.get("lead_source_type_code")
-            if _text(inner.get("additional_note")):
-                extra["note"] = _text(inner.get("additional_note"))
+            if text_or_none(inner.get("additional_note")):
+                extra["note"] = text_or_none(inner.get("additional_note"))
         created = row.get("created_at") or row.get("creation_time")
         if isinstance(created, datetime):
             extra["created"] = created.astimezone(UTC).isoformat(timespec="seconds")
         note = "-- leadkit --\n" + "\n".join(f"{k}: {v}" for k, v in extra.items() if v)
         body: dict[str, Any] = {
-            "leadTypeCode": (_text(inner.get("lead_type_code")) if native else None)
+            "leadTypeCode": (text_or_none(inner.get("lead_type_code")) if native else None)
             or s.lead_type_code,
             "message": message or "",
             "additionalNote": note,

@@ -52,11 +52,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from leadkit.push.base import Lead, LeadRejected, Prepared, json_ready
-from leadkit.systems.ovipro.destination import OviProDestination
+from leadkit.push.contact import text_or_none
+from leadkit.systems.ovipro.destination import _UUID, OviProDestination
 
 __all__ = ["OutgoingLeadBody", "OviProOutgoingDestination"]
 
-_UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+_UUID_RE = _UUID.pattern
 
 
 class _Realty(BaseModel):
@@ -101,13 +102,6 @@ class OutgoingLeadBody(BaseModel):
     sender: _Sender
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
 class OviProOutgoingDestination(OviProDestination):
     """Send leads OviPro knows on to a partner as outgoing leads (one request per lead)."""
 
@@ -136,7 +130,7 @@ class OviProOutgoingDestination(OviProDestination):
             customer: Mapping[str, Any] = row.get("customer") or {}
         else:
             customer = inner.get("customer") or {}
-        party = _text(customer.get("party_id")) or _text(row.get("party_id"))
+        party = text_or_none(customer.get("party_id")) or text_or_none(row.get("party_id"))
         if party is None:
             if lead.system == "ovipro" and not inner:
                 hint = "push from --table ovipro_leads: the leads view has no party id"
@@ -151,10 +145,10 @@ class OviProOutgoingDestination(OviProDestination):
         realty_in = inner.get("realty")
         realty: dict[str, Any] | None = None
         if isinstance(realty_in, Mapping):
-            if _text(realty_in.get("realty_id")):
+            if text_or_none(realty_in.get("realty_id")):
                 realty = {
-                    "realtyId": _text(realty_in.get("realty_id")),
-                    "friendlyId": _text(realty_in.get("friendly_id")),
+                    "realtyId": text_or_none(realty_in.get("realty_id")),
+                    "friendlyId": text_or_none(realty_in.get("friendly_id")),
                 }
             else:  # an incoming lead's realty: a friendly id and an address, no realtyId
                 address = realty_in.get("address") or {}
@@ -162,22 +156,24 @@ class OviProOutgoingDestination(OviProDestination):
                     " ".join(
                         p
                         for p in (
-                            _text(address.get("street_address")),
-                            _text(address.get("stairwell")),
-                            _text(address.get("apartment_number")),
+                            text_or_none(address.get("street_address")),
+                            text_or_none(address.get("stairwell")),
+                            text_or_none(address.get("apartment_number")),
                         )
                         if p
                     ),
                     " ".join(
                         p
                         for p in (
-                            _text(address.get("postcode")),
-                            _text(address.get("postal_area")),
+                            text_or_none(address.get("postcode")),
+                            text_or_none(address.get("postal_area")),
                         )
                         if p
                     ),
                 ]
-                shown = ", ".join(p for p in [_text(realty_in.get("friendly_id")), *parts] if p)
+                shown = ", ".join(
+                    p for p in [text_or_none(realty_in.get("friendly_id")), *parts] if p
+                )
                 if shown:
                     note_lines.append(f"realty: {shown}")
         documents = None
@@ -190,13 +186,15 @@ class OviProOutgoingDestination(OviProDestination):
                 for d in inner["documents"]
                 if isinstance(d, Mapping)
             ] or None
-        own_note = _text(inner.get("additional_note"))
+        own_note = text_or_none(inner.get("additional_note"))
         note = "\n".join(note_lines)
         body = {
             "lead": {
                 "languageCode": s.language_code,
                 "subject": s.subject,
-                "message": _text(inner.get("message")) or _text(row.get("message")) or "",
+                "message": text_or_none(inner.get("message"))
+                or text_or_none(row.get("message"))
+                or "",
                 "additionalNote": f"{own_note}\n\n{note}" if own_note else note,
                 "realty": realty,
                 "documents": documents,

@@ -121,6 +121,10 @@ def _aware_iso(value: str | None) -> str | None:
     return value
 
 
+def _canonical_uuid(value: str) -> str:
+    return str(uuid.UUID(value))
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -206,10 +210,7 @@ class RealGeeksLead(_Model):
 
     _created = field_validator("created")(_aware_iso)
 
-    @field_validator("id")
-    @classmethod
-    def _uuid(cls, value: str) -> str:
-        return str(uuid.UUID(value))
+    _id = field_validator("id")(_canonical_uuid)
 
     @field_validator("email", "second_email")
     @classmethod
@@ -249,10 +250,7 @@ class PotentialSellerLead(_Model):
 
     _created = field_validator("created")(_aware_iso)
 
-    @field_validator("id")
-    @classmethod
-    def _uuid(cls, value: str) -> str:
-        return str(uuid.UUID(value))
+    _id = field_validator("id")(_canonical_uuid)
 
     @model_validator(mode="after")
     def _viewed(self) -> PotentialSellerLead:
