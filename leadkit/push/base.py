@@ -42,7 +42,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from leadkit.config import DestinationSettings
 from leadkit.engine.http import HttpClient
@@ -133,6 +133,18 @@ class LeadRejected(Exception):
         super().__init__(reason)
         self.reason = reason
         self.field = field
+
+    @classmethod
+    def invalid(cls, what: str, exc: ValidationError) -> LeadRejected:
+        """A payload that failed its destination model: every problem, by field.
+
+        ``what`` names the payload, e.g. ``"KPro import lead"``.
+        """
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        return cls(f"not a valid {what}: {problems}")
 
 
 @dataclass(frozen=True)

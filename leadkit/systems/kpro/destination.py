@@ -347,11 +347,7 @@ class KProDestination(Destination):
         try:
             model = ImportLead.model_validate({k: v for k, v in data.items() if v is not None})
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                for e in exc.errors(include_url=False)
-            )
-            raise LeadRejected(f"not a valid KPro import lead: {problems}") from None
+            raise LeadRejected.invalid("KPro import lead", exc) from None
         return json_ready(model)
 
     def _native(self, row: Mapping[str, Any], data: dict[str, Any], extra: dict[str, Any]) -> None:

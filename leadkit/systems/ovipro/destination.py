@@ -431,11 +431,7 @@ class OviProDestination(Destination):
         try:
             model = CreateLeadBody.model_validate({"lead": body})
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                for e in exc.errors(include_url=False)
-            )
-            raise LeadRejected(f"not a valid OviPro lead: {problems}") from None
+            raise LeadRejected.invalid("OviPro lead", exc) from None
         return json_ready(model)
 
     # -- sending -------------------------------------------------------------------------------

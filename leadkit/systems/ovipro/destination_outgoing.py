@@ -205,11 +205,7 @@ class OviProOutgoingDestination(OviProDestination):
         try:
             model = OutgoingLeadBody.model_validate(body)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                for e in exc.errors(include_url=False)
-            )
-            raise LeadRejected(f"not a valid OviPro outgoing lead: {problems}") from None
+            raise LeadRejected.invalid("OviPro outgoing lead", exc) from None
         return json_ready(model)
 
     async def _find(self, batch: Sequence[Prepared]) -> dict[str, str]:

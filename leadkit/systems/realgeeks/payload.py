@@ -437,9 +437,14 @@ def build_payload(lead: Lead, settings: RealGeeksSettings) -> RealGeeksLead:
             created=_iso(row.get("created_at")),
         )
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"]) or "lead"
-        raise LeadRejected(f"{where}: {err['msg']}", field=where) from None
+        raise _first_problem(exc) from None
+
+
+def _first_problem(exc: ValidationError) -> LeadRejected:
+    """The first problem of a payload Real Geeks' model refused, naming its field."""
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "lead"
+    return LeadRejected(f"{where}: {err['msg']}", field=where)
 
 
 def note_text(payload: Mapping[str, Any]) -> str | None:
@@ -670,6 +675,4 @@ def build_potential_seller(lead: Lead, settings: RealGeeksSettings) -> Potential
             created=created,
         )
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"]) or "lead"
-        raise LeadRejected(f"{where}: {err['msg']}", field=where) from None
+        raise _first_problem(exc) from None
