@@ -7,7 +7,7 @@ leadkit's destination in between: HTTP Basic auth, JSON bodies, paths under ``/r
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,11 @@ import aiohttp
 import orjson
 import pytest
 
+from leadkit.systems.realgeeks import RealGeeksDestination, RealGeeksSettings
 from leadkit.systems.realgeeks.sandbox import RealGeeksSandbox, RealGeeksSandboxConfig
+
+#: ``make(**settings)`` (the fixture): a destination for the sandbox's first site.
+Make = Callable[..., RealGeeksDestination]
 
 _UNSET: Any = object()
 
@@ -91,6 +95,25 @@ async def sandbox() -> AsyncIterator[RealGeeksSandbox]:
     """A running sandbox with fast 429s."""
     async with RealGeeksSandbox(RealGeeksSandboxConfig(retry_after_s=0)) as sb:
         yield sb
+
+
+@pytest.fixture
+def make(sandbox: RealGeeksSandbox) -> Make:
+    """``make(**settings)``: a destination for the sandbox's first site."""
+
+    def build(**changes: Any) -> RealGeeksDestination:
+        values: dict[str, Any] = {
+            "base_url": sandbox.base_url,
+            "username": sandbox.username,
+            "password": sandbox.password,
+            "site_uuid": sandbox.site_uuids[0],
+            "lead_source": "Acme Leads",
+            "max_retries": 3,
+            **changes,
+        }
+        return RealGeeksDestination("rg", RealGeeksSettings(**values))
+
+    return build
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -31,14 +31,13 @@ from leadkit.systems import get_system
 from leadkit.systems.realgeeks import RealGeeksDestination, RealGeeksSettings
 from leadkit.systems.realgeeks.destination import note_hash, parse_remote, remote_ref
 from leadkit.systems.realgeeks.payload import format_phone
-from leadkit.systems.realgeeks.sandbox import RealGeeksSandbox, RealGeeksSandboxConfig
+from leadkit.systems.realgeeks.sandbox import RealGeeksSandbox
 from leadkit.systems.realgeeks.sandbox.validation import check_lead
 from leadkit.systems.realgeeks.settings import DEFAULT_ID_NAMESPACE
+from tests.systems.realgeeks.conftest import Make
 
 CREATED = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 UPDATED = datetime(2024, 3, 2, 10, 0, tzinfo=UTC)
-
-Make = Callable[..., RealGeeksDestination]
 
 
 def row(**changes: Any) -> dict[str, Any]:
@@ -75,32 +74,6 @@ def prepared(dest: RealGeeksDestination, lead: Lead, **kw: Any) -> Prepared:
     payload = dest.prepare(lead)
     digest = hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return Prepared(lead, payload, digest, **kw)
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[RealGeeksSandbox]:
-    """A running sandbox with immediate ``Retry-After``."""
-    async with RealGeeksSandbox(RealGeeksSandboxConfig(retry_after_s=0)) as sb:
-        yield sb
-
-
-@pytest.fixture
-def make(sandbox: RealGeeksSandbox) -> Make:
-    """``make(**settings)``: a destination for the sandbox's first site."""
-
-    def build(**changes: Any) -> RealGeeksDestination:
-        values: dict[str, Any] = {
-            "base_url": sandbox.base_url,
-            "username": sandbox.username,
-            "password": sandbox.password,
-            "site_uuid": sandbox.site_uuids[0],
-            "lead_source": "Acme Leads",
-            "max_retries": 3,
-            **changes,
-        }
-        return RealGeeksDestination("rg", RealGeeksSettings(**values))
-
-    return build
 
 
 @pytest.fixture

@@ -26,7 +26,8 @@ from leadkit.systems.realgeeks.destination import note_hash, parse_remote, remot
 from leadkit.systems.realgeeks.payload import CONTACT_FIELDS, build_property
 from leadkit.systems.realgeeks.sandbox import RealGeeksSandbox
 from leadkit.systems.realgeeks.settings import DEFAULT_ID_NAMESPACE
-from tests.systems.realgeeks.test_destination import Make, make_lead, prepared, send_one
+from tests.systems.realgeeks.conftest import Make
+from tests.systems.realgeeks.test_destination import make_lead, prepared, send_one
 
 CREATED = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -59,25 +60,6 @@ def kpro_row(lead_id: str = "42", **changes: Any) -> Lead:
     }
     row.update(changes)
     return Lead("kpro", "kpro_main", lead_id, row)
-
-
-@pytest.fixture
-def make(sandbox: RealGeeksSandbox) -> Make:
-    """``make(**settings)``: a destination for the sandbox's first site."""
-
-    def build(**changes: Any) -> RealGeeksDestination:
-        values: dict[str, Any] = {
-            "base_url": sandbox.base_url,
-            "username": sandbox.username,
-            "password": sandbox.password,
-            "site_uuid": sandbox.site_uuids[0],
-            "lead_source": "Acme Leads",
-            "max_retries": 3,
-            **changes,
-        }
-        return RealGeeksDestination("rg", RealGeeksSettings(**values))
-
-    return build
 
 
 @pytest.fixture
