@@ -55,7 +55,9 @@ def start_carehome() -> Iterator[StartSandbox]:
 
 
 def toml_value(value: Any) -> str:
-    """A Python value as a TOML value (strings, numbers, booleans)."""
+    """A Python value as a TOML value (strings, numbers, booleans, lists of them)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):

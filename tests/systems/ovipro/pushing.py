@@ -60,12 +60,7 @@ class OviPush:
                 f'password = "${{{env}}}"',
                 "backoff_initial_s = 0.01",
             ]
-            for key, value in settings.items():
-                if isinstance(value, list):
-                    shown = "[" + ", ".join(toml_value(v) for v in value) + "]"
-                else:
-                    shown = toml_value(value)
-                lines.append(f"{key} = {shown}")
+            lines += [f"{key} = {toml_value(value)}" for key, value in settings.items()]
             text += f"\n[destinations.{name}]\n" + "\n".join(lines) + "\n"
         (self.directory / "leadkit.toml").write_text(text)
         return load_config(self.directory / "leadkit.toml")
