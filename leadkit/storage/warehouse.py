@@ -48,6 +48,9 @@ __all__ = ["DEFAULT_PATH", "UpsertCounts", "Warehouse", "record_rejects", "upser
 
 DEFAULT_PATH = Path("data/leadkit.duckdb")
 
+#: The name under which a writer with its own row-group size attaches the warehouse file.
+WRITER_CATALOG = "warehouse"
+
 #: How long :meth:`Warehouse.query` / :meth:`Warehouse.sql` keep the file open after the last
 #: call, so a loop of queries opens it once (an open costs tens of milliseconds).
 SHARED_IDLE_S = 0.5
@@ -150,7 +153,32 @@ class Warehouse:
         except OSError:
             return False
 
-    def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _connect(self, *, read_only: bool, row_group_size: int | None) -> duckdb.DuckDBPyConnection:
+        if row_group_size is None:
+            return _utc(duckdb.connect(str(self.path), read_only=read_only))
+        # DuckDB takes a row-group size only when a file is attached, so this connection is
+        # to an empty in-memory database with the warehouse attached and made the default.
+        con = duckdb.connect(":memory:")
+        try:
+            literal = "'" + str(self.path).replace("'", "''") + "'"
+            con.execute(
+                f"ATTACH {literal} AS {WRITER_CATALOG} (ROW_GROUP_SIZE {int(row_group_size)})"
+            )
+            con.execute(f"USE {WRITER_CATALOG}")
+        except BaseException:
+            con.close()
+            raise
+        return _utc(con)
+
+    def _open(
+        self, *, read_only: bool, row_group_size: int | None = None
+    ) -> duckdb.DuckDBPyConnection:
+        """Open the file, waiting while another connection holds it.
+
+        ``row_group_size`` (writers only) attaches the file with that DuckDB row-group size
+        instead of opening it directly; DuckDB then refuses any other open of the file in
+        this process ("unique file handle conflict"), which is waited on like a lock.
+        """
         deadline = time.monotonic() + self.busy_timeout_s
         delay = 0.005
         marker: Path | None = None
@@ -159,7 +187,18 @@ class Warehouse:
         try:
             while True:
                 try:
-                    return _utc(duckdb.connect(str(self.path), read_only=read_only))
+                    return self._connect(read_only=read_only, row_group_size=row_group_size)
+                except duckdb.ResourceInUseException as exc:
+                    # Another connection of this process holds the file: our own shared
+                    # reader (closed at once), or an attached writer, which we wait for as
+                    # for a writer in another process (our marker asks it to step aside).
+                    if not read_only:
+                        _release_shared(self.path)
+                    if time.monotonic() >= deadline:
+                        raise WarehouseBusyError(
+                            f"warehouse {self.path} is busy: a writer in this process has held "
+                            f"it for more than {self.busy_timeout_s:g}s"
+                        ) from exc
                 except duckdb.ConnectionException as exc:
                     # This process already has the file open in the other mode. A reader
                     # may share the writer's instance; a writer must not get a read-only one.

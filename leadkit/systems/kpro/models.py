@@ -19,6 +19,7 @@ offset and stored in UTC.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from collections.abc import Sequence
@@ -398,7 +399,55 @@ def raw_hash(raw: bytes) -> int:
 
 
 def _read(lines: Sequence[bytes]) -> pl.DataFrame:
-    return pl.read_ndjson(io.BytesIO(b"\n".join(lines)), schema=WIRE_SCHEMA)
+    """Records (one JSON object per line) as a :data:`WIRE_SCHEMA` frame.
+
+    Arrow's JSON reader goes first: it reads a page in about two thirds of the CPU time
+    polars' reader takes. It refuses any value of another JSON type than the schema's
+    (e.g. Q6's object-shaped local authority); polars' reader, which turns such a value
+    into text where it can, then reads the page as before.
+    """
+    data = b"\n".join(lines)
+    import pyarrow as pa
+
+    try:
+        return _read_arrow(data)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return pl.read_ndjson(io.BytesIO(data), schema=WIRE_SCHEMA)
+
+
+def _read_arrow(data: bytes) -> pl.DataFrame:
+    import pyarrow as pa
+    import pyarrow.json as pa_json
+
+    parse, read = _arrow_options()
+    table = pa_json.read_json(pa.BufferReader(data), read_options=read, parse_options=parse)
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+@functools.cache
+def _arrow_options() -> tuple[Any, Any]:
+    """Arrow's JSON options for :data:`WIRE_SCHEMA` (Arrow reads JSON into the classic
+    string and list types only, polars' large ones converted)."""
+    import pyarrow as pa
+    import pyarrow.json as pa_json
+
+    def classic(t: Any) -> Any:
+        if pa.types.is_large_string(t):
+            return pa.string()
+        if pa.types.is_large_list(t):
+            return pa.list_(classic(t.value_type))
+        if pa.types.is_struct(t):
+            return pa.struct([pa.field(f.name, classic(f.type)) for f in t])
+        return t
+
+    wire = pl.DataFrame(schema=WIRE_SCHEMA).to_arrow().schema
+    schema = pa.schema([pa.field(f.name, classic(f.type)) for f in wire])
+    parse = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    # One thread and one block per page: the engine parses several pages at once.
+    read = pa_json.ReadOptions(use_threads=False, block_size=1 << 24)
+    return parse, read
 
 
 def _record_problem(line: bytes) -> str | None:

@@ -269,3 +269,47 @@ def test_a_pretty_printed_page_loads_and_keeps_its_text() -> None:
     assert page.frame["id"].to_list() == [9]
     assert page.frame["_raw"][0] == pretty.decode()
     assert page.frame["site"][0] == {"id": 3, "code": "ZPL", "name": "Zoopla"}
+
+
+def _lines(records: list[dict[str, Any]]) -> list[bytes]:
+    return [orjson.dumps(r) for r in records]
+
+
+def test_the_arrow_reader_reads_a_page_exactly_as_polars_reader_does() -> None:
+    import io
+
+    import polars as pl
+
+    from leadkit.systems.kpro.dataset import DatasetOptions
+    from leadkit.systems.kpro.models import _read_arrow
+    from leadkit.systems.kpro.store import LeadStore
+
+    records: list[dict[str, Any]] = LeadStore(500, DatasetOptions(seed=7)).leads()  # type: ignore[assignment]
+    records[3]["listing"] = None
+    records[4]["annualHouseholdIncome"] = 41000.25
+    records[5] = {k: v for k, v in records[5].items() if k != "phone"}  # a missing key
+    records[6]["brandNewField"] = {"nested": [1, 2]}  # unknown: ignored by both
+    data = b"\n".join(_lines(records))
+    fast = _read_arrow(data)
+    assert fast.equals(pl.read_ndjson(io.BytesIO(data), schema=WIRE_SCHEMA))
+    assert fast.schema == WIRE_SCHEMA
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"workLocalAuthority": {"id": 4, "name": "Camden"}},  # Q6: an object for a string
+        {"phone": 2071838750},  # a number where the spec has a string
+    ],
+)
+def test_a_value_arrow_refuses_falls_back_to_polars_reader(change: dict[str, Any]) -> None:
+    import pyarrow as pa
+
+    from leadkit.systems.kpro.models import _read, _read_arrow
+
+    line = orjson.dumps(lead(**change))
+    with pytest.raises(pa.ArrowInvalid):
+        _read_arrow(line)
+    frame = _read([orjson.dumps(LEAD), line])
+    assert frame.height == 2
+    assert frame["id"].to_list() == [LEAD["id"], LEAD["id"]]
