@@ -21,6 +21,7 @@ Q3): run ``leadkit extract --full-refresh`` periodically to pick those changes u
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
 from functools import partial
@@ -39,6 +40,9 @@ __all__ = ["KProSource", "kpro_since_filter", "parse_envelope"]
 
 #: Stop following a growing total after this many extra pages in one run.
 MAX_EXTRA_PAGES = 10_000
+
+#: Pages fetched and waiting to be parsed, beyond the ``concurrency`` requests in flight.
+PARSE_BACKLOG = 4
 
 
 def kpro_since_filter(cursor: str, overlap_s: int) -> str:
@@ -91,9 +95,13 @@ class KProSource(Source):
             params.append(("createdAt.gte", kpro_since_filter(ctx.cursor, s.overlap_s)))
         paging = PageNumberPaging(per_page=s.page_size)
         seen_total = 0
+        # A request slot is given back as soon as the body is in: a page waiting for a
+        # parsing slot does not keep the next request from going out.
+        requests = asyncio.Semaphore(s.concurrency)
 
         async def fetch(number: int) -> tuple[Page, int]:
-            resp = await http.request("GET", self.url, params=[*params, ("page", str(number))])
+            async with requests:
+                resp = await http.request("GET", self.url, params=[*params, ("page", str(number))])
             return await ctx.cpu(
                 parse_envelope,
                 resp.body,
@@ -112,7 +120,8 @@ class KProSource(Source):
         jobs: list[Callable[[], Coroutine[Any, Any, tuple[Page, int]]]] = [
             partial(fetch, n) for n in planned
         ]
-        async for page, page_total in fan_out(jobs, concurrency=s.concurrency, stop=ctx.stop):
+        in_progress = s.concurrency + PARSE_BACKLOG
+        async for page, page_total in fan_out(jobs, concurrency=in_progress, stop=ctx.stop):
             seen_total = max(seen_total, page_total)
             yield page
         # Leads created while we paged sort after everything else: follow them.
