@@ -251,13 +251,14 @@ class PageWriter:
             self._txn_started = None
             self._con.execute("ROLLBACK")
 
-    def flush(self) -> None:
-        """Commit the open transaction, if any (a large one is checkpointed with it)."""
+    def flush(self, *, last: bool = False) -> None:
+        """Commit the open transaction, if any. A large one, or the ``last`` before the
+        file is closed or the run ends, is checkpointed with it (and skips the WAL)."""
         if self._con is not None and self._txn_started is not None:
             self._txn_started = None
             self._threshold(
                 CHECKPOINT_THRESHOLD_LARGE
-                if self._txn_rows >= COMMIT_ROWS
+                if last or self._txn_rows >= COMMIT_ROWS
                 else CHECKPOINT_THRESHOLD_SMALL
             )
             self._con.execute("COMMIT")
@@ -277,7 +278,7 @@ class PageWriter:
         """Commit, then close the connection (the file becomes available to readers)."""
         if self._con is not None:
             try:
-                self.flush()
+                self.flush(last=True)
             finally:
                 self._con.close()  # checkpoints what is left
                 self._con = None
@@ -388,7 +389,7 @@ class PageWriter:
         """After a complete, stable full scan: flag rows the scan did not see as vanished
         (``_vanished_at``), and clear the flag on rows that came back. Only tables the scan
         yielded at least one page for (even an empty one) are considered."""
-        self.flush()
+        self.flush(last=True)
         con = self._conn()
         now = datetime.now(UTC)
         con.execute("BEGIN TRANSACTION")
@@ -731,7 +732,7 @@ def _start_run(
 
 
 def _finish_run(writer: PageWriter, run_id: str, results: list[SourceResult]) -> None:
-    writer.flush()
+    writer.flush(last=True)
     con = writer._conn()
     now = datetime.now(UTC)
     con.execute("BEGIN TRANSACTION")
