@@ -81,6 +81,9 @@ MAX_EXTRA_PAGES = 10_000
 #: Engine pages being parsed at once, at most (beyond that, fetching waits for parsing).
 MAX_PARSING = 2
 
+#: Requests waiting for a free slot, beyond the ``concurrency`` in flight.
+QUEUED_REQUESTS = 4
+
 
 def new_request_id() -> str:
     """A fresh ``Request-ID``: a lowercase RFC 4122 uuid4 (spec §3).
@@ -297,7 +300,11 @@ class OviProSource(Source):
             jobs: list[Callable[[], Coroutine[Any, Any, tuple[list[bytes], Edge]]]] = [
                 partial(fetch, offset) for offset in scan.planned(edge.total)
             ]
-            async for records, edge in fan_out(jobs, concurrency=s.concurrency, stop=ctx.stop):
+            # A few more tasks than requests in flight: the next request waits on ``slots``
+            # and goes out the moment one is free, not after the loop has handled the
+            # response that freed it.
+            in_progress = s.concurrency + QUEUED_REQUESTS
+            async for records, edge in fan_out(jobs, concurrency=in_progress, stop=ctx.stop):
                 settle(records, edge)
                 if batch.received >= BATCH_LEADS:
                     take()
