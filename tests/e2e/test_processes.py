@@ -65,8 +65,10 @@ def dataset_ids(sb: Any) -> set[int]:
 def test_sigkill_half_way_then_rerun_ends_with_exactly_the_dataset(
     start_sandbox: StartSandbox, make_config: MakeConfig
 ) -> None:
-    sb = start_sandbox(leads=3000, seed=21, latency_s=0.08)
-    cfg = make_config({"main": (sb, {"page_size": 100, "concurrency": 2})})
+    # About 3 s of fetching (30 pages, two at a time, 0.2 s each), and a writer that lets
+    # readers in after 0.1 s: rows are visible long before the end, even on a loaded machine.
+    sb = start_sandbox(leads=3000, seed=21, latency_s=0.2)
+    cfg = make_config({"main": (sb, {"page_size": 100, "concurrency": 2})}, hold_s=0.1)
     wh = Warehouse(cfg.warehouse.path, busy_timeout_s=30)
     proc = start_extract(cfg)
     partial = wait_for_rows(wh, proc, 300)
@@ -88,8 +90,9 @@ def test_sigkill_half_way_then_rerun_ends_with_exactly_the_dataset(
 def test_sigterm_stops_cleanly_after_the_current_commit(
     start_sandbox: StartSandbox, make_config: MakeConfig
 ) -> None:
-    sb = start_sandbox(leads=3000, seed=22, latency_s=0.08)
-    cfg = make_config({"main": (sb, {"page_size": 100, "concurrency": 2})})
+    # As above: the signal lands while pages are still coming, even on a loaded machine.
+    sb = start_sandbox(leads=3000, seed=22, latency_s=0.2)
+    cfg = make_config({"main": (sb, {"page_size": 100, "concurrency": 2})}, hold_s=0.1)
     wh = Warehouse(cfg.warehouse.path, busy_timeout_s=30)
     proc = start_extract(cfg)
     wait_for_rows(wh, proc, 200)

@@ -16,7 +16,8 @@ from tests.e2e.conftest import StartSandbox
 def test_queries_in_the_same_process_wait_for_the_writer_and_succeed(
     start_sandbox: StartSandbox, make_config: Callable[..., LeadkitConfig]
 ) -> None:
-    sb = start_sandbox(leads=3000, seed=11, latency_s=0.02)
+    # 30 pages, two at a time, 50 ms each: the run lasts long enough for reads in between.
+    sb = start_sandbox(leads=3000, seed=11, latency_s=0.05)
     config = make_config({"main": (sb, {"page_size": 100, "concurrency": 2})}, hold_s=0.05)
     wh = Warehouse(config.warehouse.path, busy_timeout_s=30)
     wh.migrate()
@@ -33,7 +34,7 @@ def test_queries_in_the_same_process_wait_for_the_writer_and_succeed(
     extract.join(timeout=60)
     assert done, "the extract did not finish"
     assert done[0].ok, done[0]
-    assert len(set(counts)) >= 3, f"no reads in the middle of the run: {sorted(set(counts))}"
+    assert any(0 < n < 3000 for n in counts), f"no read in the middle of the run: {counts}"
     assert counts == sorted(counts)  # committed rows only ever grow
     assert counts[-1] <= 3000
     assert int(wh.sql("SELECT count(*) AS n FROM kpro_leads")["n"][0]) == 3000
