@@ -1,18 +1,20 @@
-"""The extract engine: every selected source concurrently, pages committed one by one.
+"""The extract engine: every selected source concurrently, pages committed in order.
 
 Flow of one run::
 
     source A ─ pages (any order) ─┐
     source B ─ pages (any order) ─┼─► bounded queue ─► PageWriter (one thread, one DuckDB
-    source C ─ pages (any order) ─┘                     connection): per page BEGIN; upsert;
-                                                        rejects; cursor; _runs; COMMIT
+    source C ─ pages (any order) ─┘                     connection): per batch of pages
+                                                        upsert; rejects; cursor; _runs —
+                                                        COMMIT every row group's worth,
+                                                        2 s, or when idle
 
 * Sources run as tasks on one event loop, each with its own aiohttp session.
 * The queue is bounded, so a slow warehouse slows fetching down instead of piling pages up
   in memory.
-* A page is upserted in its own transaction together with the source's cursor and run
-  counters. The cursor only advances over the contiguous prefix of committed pages, so a
-  run killed at any instant resumes from a point whose pages are all stored.
+* A page is upserted in the same transaction as the source's cursor and run counters. The
+  cursor only advances over the contiguous prefix of written pages, so a run killed at
+  any instant resumes from a committed point whose pages are all stored.
 * The writer holds the DuckDB file while it has work and yields it to waiting readers
   after ``hold_s`` (readers leave a marker; see :mod:`leadkit.storage.warehouse`).
 * SIGTERM/SIGINT set ``stop``: no new requests start, pages already fetched are committed,
