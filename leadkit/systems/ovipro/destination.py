@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
@@ -539,37 +539,47 @@ class OviProDestination(Destination):
 
     async def _lookup(self, keys: Sequence[str]) -> dict[str, str]:
         """Lead keys → OviPro lead ids, for leads of ``keys`` the office already has."""
-        assert self._http is not None
         s = self.settings
         wanted = set(keys)
         found: dict[str, str] = {}
-        for page in range(s.lookup_pages):
-            params = [
+        url = s.base_url + s.leads_path
+        async for item, lead in self._newest(url, [], lambda: len(found) == len(wanted)):
+            for ident in lead.get("supplierAssignedIdentifiers") or []:
+                if (
+                    isinstance(ident, dict)
+                    and ident.get("schemeId") == s.scheme_id
+                    and ident.get("supplierAssignedId") in wanted
+                ):
+                    found[ident["supplierAssignedId"]] = str(item.get("leadId"))
+        return found
+
+    async def _newest(
+        self, url: str, params: Sequence[tuple[str, str]], done: Callable[[], bool]
+    ) -> AsyncIterator[tuple[dict[str, Any], dict[str, Any]]]:
+        """The office's leads at ``url`` (a list endpoint), newest first, as (list item,
+        its ``lead`` object): at most ``lookup_pages`` pages of 100, stopping after the
+        page on which ``done()`` became true or the list ended."""
+        assert self._http is not None
+        for page in range(self.settings.lookup_pages):
+            query = [
                 ("agencyOfficeId", self.office_id),
+                *params,
                 ("sort", "creationTime|desc"),
                 ("size", "100"),
                 ("startIndex", str(page * 100)),
             ]
-            resp = await self._http.request(
-                "GET", s.base_url + s.leads_path, params=params, headers=self._headers()
-            )
+            resp = await self._http.request("GET", url, params=query, headers=self._headers())
             doc = resp.json()
             leads = doc.get("leads") if isinstance(doc, dict) else None
             if not isinstance(leads, list):
-                break
+                return
             for item in leads:
-                lead = item.get("lead") if isinstance(item, dict) else None
-                for ident in (lead or {}).get("supplierAssignedIdentifiers") or []:
-                    if (
-                        isinstance(ident, dict)
-                        and ident.get("schemeId") == s.scheme_id
-                        and ident.get("supplierAssignedId") in wanted
-                    ):
-                        found[ident["supplierAssignedId"]] = str(item.get("leadId"))
+                if isinstance(item, dict):
+                    lead = item.get("lead")
+                    yield item, lead if isinstance(lead, dict) else {}
             total = doc.get("totalCount")
-            if len(found) == len(wanted) or not isinstance(total, int) or (page + 1) * 100 >= total:
-                break
-        return found
+            if done() or not isinstance(total, int) or (page + 1) * 100 >= total:
+                return
 
 
 def error_text(body: bytes) -> str:

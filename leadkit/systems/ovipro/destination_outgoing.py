@@ -212,8 +212,6 @@ class OviProOutgoingDestination(OviProDestination):
         """Lead keys → outgoing lead ids, for leads of ``batch`` OviPro already has: the
         sender office's outgoing leads of each customer, newest first, matched by the
         ``ref:`` line of ``additionalNote``."""
-        assert self._http is not None
-        s = self.settings
         by_party: dict[str, dict[str, str]] = {}  # partyId → ref line → lead key
         for p in batch:
             party = str(p.payload["customer"]["partyId"])
@@ -221,36 +219,17 @@ class OviProOutgoingDestination(OviProDestination):
         found: dict[str, str] = {}
         for party, refs in by_party.items():
             seen: set[str] = set()
-            for page in range(s.lookup_pages):
-                params = [
-                    ("agencyOfficeId", self.office_id),
-                    ("partyId", party),
-                    ("sort", "creationTime|desc"),
-                    ("size", "100"),
-                    ("startIndex", str(page * 100)),
-                ]
-                resp = await self._http.request(
-                    "GET", self.url, params=params, headers=self._headers()
-                )
-                doc = resp.json()
-                leads = doc.get("leads") if isinstance(doc, dict) else None
-                if not isinstance(leads, list):
-                    break
-                for item in leads:
-                    lead = item.get("lead") if isinstance(item, dict) else None
-                    note = (lead or {}).get("additionalNote")
-                    if not isinstance(note, str):
-                        continue
-                    for line in note.splitlines():
-                        key = refs.get(line.strip())
-                        if key is not None:
-                            found[key] = str(item.get("leadId"))
-                            seen.add(key)
-                total = doc.get("totalCount")
-                if (
-                    len(seen) == len(refs)
-                    or not isinstance(total, int)
-                    or (page + 1) * 100 >= total
-                ):
-                    break
+
+            def all_seen(seen: set[str] = seen, refs: dict[str, str] = refs) -> bool:
+                return len(seen) == len(refs)
+
+            async for item, lead in self._newest(self.url, [("partyId", party)], all_seen):
+                note = lead.get("additionalNote")
+                if not isinstance(note, str):
+                    continue
+                for line in note.splitlines():
+                    key = refs.get(line.strip())
+                    if key is not None:
+                        found[key] = str(item.get("leadId"))
+                        seen.add(key)
         return found
