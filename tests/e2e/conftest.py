@@ -92,6 +92,20 @@ def ovipro_block(
     return "\n".join(lines) + "\n"
 
 
+def ovipro_destination_lines(
+    server: Any, password_env: str, username: str | None = None
+) -> list[str]:
+    """The login lines of a ``[destinations.NAME]`` for an OviPro sandbox; the password
+    comes from the environment variable ``password_env``."""
+    return [
+        'kind = "ovipro"',
+        f'base_url = "{server.base_url}"',
+        f'auth_url = "{server.auth_url}"',
+        f'username = "{username or server.username}"',
+        f'password = "${{{password_env}}}"',
+    ]
+
+
 def carehome_block(
     name: str, sb: SandboxThread, settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> str:

@@ -16,7 +16,13 @@ from leadkit.engine.extract import run_extract
 from leadkit.sandbox import SandboxThread
 from leadkit.storage.warehouse import Warehouse
 from leadkit.systems.kpro.simulator import KProSandbox, KProSandboxConfig
-from tests.e2e.conftest import StartSandbox, start_ovipro, start_sandbox, toml_value
+from tests.e2e.conftest import (
+    StartSandbox,
+    ovipro_destination_lines,
+    start_ovipro,
+    start_sandbox,
+    toml_value,
+)
 
 __all__ = ["DEST_KEY", "LEADS", "PushEnv", "start_ovipro", "start_sandbox"]
 
@@ -74,13 +80,8 @@ class PushEnv:
                          f'site_uuid = "{sb.server.site_uuids[0]}"']  # fmt: skip
             elif hasattr(sb.server, "auth_url"):  # OviPro
                 self.monkeypatch.setenv(env, settings.pop("_password", sb.server.password))
-                lines = [
-                    'kind = "ovipro"',
-                    f'base_url = "{sb.server.base_url}"',
-                    f'auth_url = "{sb.server.auth_url}"',
-                    f'username = "{settings.pop("_username", sb.server.username)}"',
-                    f'password = "${{{env}}}"',
-                ]
+                username = settings.pop("_username", None)
+                lines = ovipro_destination_lines(sb.server, env, username)
                 if "agency_office_id" not in settings:
                     settings["agency_office_id"] = sb.server.office_ids[0]
             else:

@@ -20,7 +20,7 @@ from leadkit.push.ledger import deliveries
 from leadkit.sandbox import SandboxThread
 from leadkit.storage.warehouse import Warehouse
 from leadkit.systems.ovipro.sandbox import OviProSandbox, OviProSandboxConfig
-from tests.e2e.conftest import ovipro_block, toml_value
+from tests.e2e.conftest import ovipro_block, ovipro_destination_lines, toml_value
 
 __all__ = ["OviPush", "ovi_push", "when"]
 
@@ -52,14 +52,7 @@ class OviPush:
             settings = dict(extra)
             env = f"OVI_DEST_PASSWORD_{name.upper()}"
             self.monkeypatch.setenv(env, settings.pop("_password", self.server.password))
-            lines = [
-                'kind = "ovipro"',
-                f'base_url = "{self.server.base_url}"',
-                f'auth_url = "{self.server.auth_url}"',
-                f'username = "{self.server.username}"',
-                f'password = "${{{env}}}"',
-                "backoff_initial_s = 0.01",
-            ]
+            lines = [*ovipro_destination_lines(self.server, env), "backoff_initial_s = 0.01"]
             lines += [f"{key} = {toml_value(value)}" for key, value in settings.items()]
             text += f"\n[destinations.{name}]\n" + "\n".join(lines) + "\n"
         (self.directory / "leadkit.toml").write_text(text)

@@ -7,6 +7,7 @@ leadkit's destination in between: HTTP Basic auth, JSON bodies, paths under ``/r
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,9 @@ import aiohttp
 import orjson
 import pytest
 
+from leadkit.engine.http import HttpClient, make_session
+from leadkit.push.base import PushContext
+from leadkit.redact import Redactor
 from leadkit.systems.realgeeks import RealGeeksDestination, RealGeeksSettings
 from leadkit.systems.realgeeks.sandbox import RealGeeksSandbox, RealGeeksSandboxConfig
 
@@ -114,6 +118,25 @@ def make(sandbox: RealGeeksSandbox) -> Make:
         return RealGeeksDestination("rg", RealGeeksSettings(**values))
 
     return build
+
+
+@pytest.fixture
+def dest(make: Make) -> RealGeeksDestination:
+    """The default (contact-lead) destination."""
+    return make()
+
+
+@pytest.fixture
+async def ctx(dest: RealGeeksDestination) -> AsyncIterator[PushContext]:
+    """A push context with a real HTTP client (fast backoff)."""
+    log = logging.getLogger("leadkit.push.rg")
+    redactor = Redactor(dest.secrets())
+    async with make_session(4, 5.0) as session:
+        client = HttpClient(
+            session, source="rg", redactor=redactor, max_retries=3, log=log,
+            backoff_initial_s=0.01,
+        )  # fmt: skip
+        yield PushContext("run-1", "rg", client, redactor, log)
 
 
 @pytest.fixture

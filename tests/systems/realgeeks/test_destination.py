@@ -12,7 +12,6 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -74,25 +73,6 @@ def prepared(dest: RealGeeksDestination, lead: Lead, **kw: Any) -> Prepared:
     payload = dest.prepare(lead)
     digest = hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return Prepared(lead, payload, digest, **kw)
-
-
-@pytest.fixture
-async def dest(make: Make) -> RealGeeksDestination:
-    """The default destination."""
-    return make()
-
-
-@pytest.fixture
-async def ctx(dest: RealGeeksDestination) -> AsyncIterator[PushContext]:
-    """A push context with a real HTTP client (fast backoff)."""
-    log = logging.getLogger("leadkit.push.rg")
-    redactor = Redactor(dest.secrets())
-    async with make_session(4, 5.0) as session:
-        http = HttpClient(
-            session, source="rg", redactor=redactor, max_retries=3, log=log,
-            backoff_initial_s=0.01,
-        )  # fmt: skip
-        yield PushContext("run-1", "rg", http, redactor, log)
 
 
 async def send_one(dest: RealGeeksDestination, ctx: PushContext, item: Prepared) -> Outcome:

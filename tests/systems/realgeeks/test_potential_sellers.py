@@ -8,9 +8,7 @@ them (the engine's own part is in ``tests/push/test_realgeeks.py``).
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,9 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
-from leadkit.engine.http import HttpClient, make_session
 from leadkit.push.base import Lead, LeadRejected, Outcome, Prepared, PushContext
-from leadkit.redact import Redactor
 from leadkit.systems.realgeeks import RealGeeksDestination, RealGeeksSettings
 from leadkit.systems.realgeeks.destination import note_hash, parse_remote, remote_ref
 from leadkit.systems.realgeeks.payload import CONTACT_FIELDS, build_property
@@ -60,25 +56,6 @@ def kpro_row(lead_id: str = "42", **changes: Any) -> Lead:
     }
     row.update(changes)
     return Lead("kpro", "kpro_main", lead_id, row)
-
-
-@pytest.fixture
-def dest(make: Make) -> RealGeeksDestination:
-    """A contact-lead destination."""
-    return make()
-
-
-@pytest.fixture
-async def ctx() -> AsyncIterator[PushContext]:
-    """A push context with a real HTTP client (fast backoff)."""
-    log = logging.getLogger("leadkit.push.rg")
-    redactor = Redactor([])
-    async with make_session(4, 5.0) as session:
-        http = HttpClient(
-            session, source="rg", redactor=redactor, max_retries=3, log=log,
-            backoff_initial_s=0.01,
-        )  # fmt: skip
-        yield PushContext("run-1", "rg", http, redactor, log)
 
 
 @pytest.fixture
